@@ -1,0 +1,135 @@
+//! REST + WebSocket API (axum). `router(state)` is a plain function that tests can
+//! drive without a socket. Mutating endpoints require the API key when one is set.
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | `routes.rs` | the seed's monitoring endpoints and `/plugins` |
+//! | `ws.rs` | the WebSocket push stream |
+//! | `error.rs` | `ApiError`, the one error response |
+
+pub mod error;
+pub mod routes;
+pub mod ws;
+
+pub use error::ApiError;
+
+use crate::core::{Core, Input};
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+use tokio::sync::broadcast;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sends requests to the core loop.
+    pub core: SyncSender<Input>,
+    /// Host events for WebSocket clients.
+    pub bus: broadcast::Sender<Arc<str>>,
+    /// Required on mutating endpoints when set.
+    pub api_key: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// Run `f` on the core thread between two events and return its answer.
+    pub async fn ask<R: Send + 'static>(&self, f: impl FnOnce(&mut Core) -> R + Send + 'static) -> Result<R, ApiError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let core = self.core.clone();
+        let query: crate::core::Query = Box::new(move |c| {
+            let _ = tx.send(f(c));
+        });
+        // The channel is bounded (back-pressure for replays): send off the async runtime.
+        tokio::task::spawn_blocking(move || core.send(Input::Query(query)))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|_| ApiError::Unavailable)?;
+        rx.await.map_err(|_| ApiError::Unavailable)
+    }
+
+    /// Check the API key on a mutating request.
+    pub fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.api_key else { return Ok(()) };
+        let sent = headers.get("x-api-key").and_then(|v| v.to_str().ok()).or_else(|| {
+            headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+        });
+        match sent {
+            None => Err(ApiError::Unauthorized("missing API key: send it in the X-API-Key header".into())),
+            Some(k) if constant_time_eq(k.as_bytes(), expected.as_bytes()) => Ok(()),
+            Some(_) => Err(ApiError::Forbidden("wrong API key".into())),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The OpenAPI description of this API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tradehost", description = "Monitoring and control API of the tradehost strategy host"),
+    paths(
+        routes::health,
+        routes::symbols,
+        routes::add_symbol,
+        routes::remove_symbol,
+        routes::candles,
+        routes::candles_for,
+        routes::positions,
+        routes::positions_for,
+        routes::trades,
+        routes::trades_export,
+        routes::ticks,
+        routes::strategy,
+        routes::signals,
+        routes::orders,
+        routes::plugins,
+        routes::plugin_action,
+        ws::ws
+    ),
+    components(schemas(
+        crate::core::views::HealthView,
+        crate::core::views::PositionView,
+        crate::core::views::PluginView,
+        crate::core::views::TickView,
+        crate::store::CandleRow,
+        crate::store::TradeRow,
+        crate::store::SignalRow,
+        crate::store::OrderRow,
+        routes::PluginAction
+    ))
+)]
+pub struct ApiDoc;
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/symbols", get(routes::symbols))
+        .route("/symbols/{symbol}", post(routes::add_symbol).delete(routes::remove_symbol))
+        .route("/candles", get(routes::candles))
+        .route("/candles/{symbol}", get(routes::candles_for))
+        .route("/positions", get(routes::positions))
+        .route("/positions/{symbol}", get(routes::positions_for))
+        .route("/trades", get(routes::trades))
+        .route("/trades/export", get(routes::trades_export))
+        .route("/ticks", get(routes::ticks))
+        .route("/strategy", get(routes::strategy))
+        .route("/signals", get(routes::signals))
+        .route("/orders", get(routes::orders))
+        .route("/plugins", get(routes::plugins))
+        .route("/plugins/{id}", post(routes::plugin_action))
+        .route("/ws", get(ws::ws))
+        .fallback(routes::not_found)
+        .with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}
+
+/// The WebSocket-only server for the seed's separate port (`ws://host:8001/`).
+pub fn ws_router(state: AppState) -> Router {
+    Router::new().route("/", get(ws::ws)).route("/ws", get(ws::ws)).with_state(state)
+}

@@ -1,0 +1,284 @@
+//! Event dispatch inside the core loop: market events to the aggregator and the
+//! strategies, strategy intents through risk to the venue, fills back to strategies.
+
+use super::Core;
+use crate::execution::{Fill, Order, OrderStatus, Venue, risk};
+use crate::market_data::{Candle, Tick};
+use crate::plugins::bindings::{self, HostState, Strategy, candle_out, dec_in, fill_out, side_in, tick_out, wit};
+use crate::store::SignalRecord;
+use rust_decimal::Decimal;
+use wasmtime::Store;
+
+/// How deep fills may chain (fill -> on-fill -> order -> fill ...) within one event.
+const MAX_CHAIN: u8 = 4;
+
+type Call<'a> = Box<dyn FnOnce(&Strategy, &mut Store<HostState>) -> wasmtime::Result<Vec<wit::Intent>> + 'a>;
+
+impl Core {
+    pub(super) fn on_trade(&mut self, t: Tick) {
+        if !self.active.contains(&t.symbol) {
+            return;
+        }
+        self.advance(t.time_ms);
+        let idx = t.symbol.0 as usize;
+        if idx >= self.last_prices.len() {
+            self.refresh_infos();
+            self.last_prices.resize(idx + 1, None);
+        }
+        self.last_prices[idx] = Some(t.price);
+        self.ticks.push(t);
+        if let Some(info) = self.info(t.symbol).cloned() {
+            for (order, fill) in self.venue.on_tick(&t, &info) {
+                self.record_order_result(order, fill.into_iter().collect(), 0);
+            }
+        }
+        let mut closed = Vec::new();
+        self.aggregator.on_tick(&t, &mut closed);
+        for c in closed {
+            self.on_candle(c);
+        }
+        for i in 0..self.plugins.instances().len() {
+            let inst = &self.plugins.instances()[i];
+            if inst.subscriptions.ticks && inst.is_running() && inst.trades(t.symbol) {
+                let wt = tick_out(&t);
+                self.deliver(i, Box::new(move |api, st| api.tradehost_strategy_guest().call_on_tick(st, wt)), false, 0);
+            }
+        }
+    }
+
+    pub(super) fn on_clock(&mut self, now_ms: i64) {
+        self.advance(now_ms);
+        let mut closed = Vec::new();
+        self.aggregator.on_clock(now_ms, &mut closed);
+        for c in closed {
+            self.on_candle(c);
+        }
+    }
+
+    /// A closed candle straight from a kline file: it also sets the last price.
+    pub(super) fn on_kline(&mut self, c: Candle) {
+        if !self.active.contains(&c.symbol) {
+            return;
+        }
+        let tick = Tick {
+            symbol: c.symbol,
+            time_ms: c.close_time_ms,
+            price: c.close,
+            qty: Decimal::ZERO,
+            trade_id: 0,
+            buyer_maker: false,
+        };
+        self.advance(c.close_time_ms);
+        let idx = c.symbol.0 as usize;
+        if idx >= self.last_prices.len() {
+            self.last_prices.resize(idx + 1, None);
+        }
+        self.last_prices[idx] = Some(c.close);
+        if let Some(info) = self.info(c.symbol).cloned() {
+            for (order, fill) in self.venue.on_tick(&tick, &info) {
+                self.record_order_result(order, fill.into_iter().collect(), 0);
+            }
+        }
+        self.on_candle(c);
+    }
+
+    /// Move event time forward: restarts and timers that are due.
+    fn advance(&mut self, now_ms: i64) {
+        if now_ms > self.now_ms {
+            self.now_ms = now_ms;
+        }
+        let now = self.now_ms;
+        for i in 0..self.plugins.instances().len() {
+            let inst = &mut self.plugins.instances_mut()[i];
+            inst.restart_if_due(now);
+            let every = i64::from(inst.subscriptions.timer_ms);
+            if every == 0 || !inst.is_running() {
+                continue;
+            }
+            let due = *inst.next_timer_ms.get_or_insert(now + every);
+            if now >= due {
+                inst.next_timer_ms = Some(now + every);
+                self.deliver(
+                    i,
+                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_timer(st, now)),
+                    true,
+                    0,
+                );
+            }
+        }
+    }
+
+    fn on_candle(&mut self, c: Candle) {
+        self.stats.candles += 1;
+        self.batch.candles.push(c);
+        let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
+        self.publish("candle", super::views::candle_json(&name, &c));
+        let wc = candle_out(&c);
+        for i in 0..self.plugins.instances().len() {
+            let inst = &self.plugins.instances()[i];
+            if inst.is_running() && inst.trades(c.symbol) {
+                let wc = wc.clone();
+                self.deliver(
+                    i,
+                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_candle(st, wc)),
+                    true,
+                    0,
+                );
+            }
+        }
+    }
+
+    /// Call instance `idx` with its view refreshed, then act on what it returns.
+    fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
+        let id = self.plugins.instances()[idx].id().to_string();
+        let view = self.venue.account(&id).map(|a| bindings::account_view(a, self.venue.open_orders(), &id));
+        let inst = &mut self.plugins.instances_mut()[idx];
+        inst.now_ms = self.now_ms;
+        if let Some(hs) = inst.host_state() {
+            hs.last_prices.clone_from(&self.last_prices);
+            if let Some(v) = view {
+                hs.account = v;
+            }
+        }
+        let Some(intents) = inst.invoke(call) else {
+            let state = inst.state.name();
+            let error = inst.stats.last_error.clone().unwrap_or_default();
+            self.publish("plugin", serde_json::json!({ "strategy": id, "state": state, "error": error }));
+            return;
+        };
+        if snapshot {
+            self.save_snapshot(idx);
+        }
+        self.run_intents(idx, intents, depth);
+    }
+
+    pub(super) fn save_snapshot(&mut self, idx: usize) {
+        let inst = &mut self.plugins.instances_mut()[idx];
+        if !inst.is_running() {
+            return;
+        }
+        let bytes = inst.take_snapshot();
+        let hash = inst.module.as_ref().map(|m| m.hash.clone()).unwrap_or_default();
+        self.batch.snapshots.push((inst.id().to_string(), hash, bytes));
+    }
+
+    fn run_intents(&mut self, idx: usize, intents: Vec<wit::Intent>, depth: u8) {
+        for intent in intents {
+            match intent {
+                wit::Intent::Signal(s) => self.on_signal(idx, s),
+                wit::Intent::Place(req) => {
+                    let order = self.build_order(idx, &req);
+                    self.place(idx, order, depth);
+                }
+                wit::Intent::Cancel(order_id) => {
+                    let id = self.plugins.instances()[idx].id().to_string();
+                    let own = self.venue.open_orders().iter().any(|o| o.id == order_id && o.instance == id);
+                    if let Some(order) = own.then(|| self.venue.cancel(order_id)).flatten() {
+                        self.record_order_result(order, Vec::new(), depth);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, idx: usize, s: wit::Signal) {
+        let inst = &self.plugins.instances()[idx];
+        let symbol = crate::market_data::SymbolId(s.symbol);
+        if !inst.trades(symbol) {
+            return;
+        }
+        let rec = SignalRecord {
+            instance: inst.id().to_string(),
+            symbol,
+            side: side_in(s.side),
+            price: dec_in(s.price).unwrap_or_default(),
+            reason: s.reason.chars().take(200).collect(),
+            time_ms: self.now_ms,
+        };
+        let name = self.symbols.read().map(|t| t.name(symbol).to_string()).unwrap_or_default();
+        tracing::info!(strategy = %rec.instance, symbol = %name, side = rec.side.as_str(), price = %rec.price, reason = %rec.reason, "signal");
+        self.publish("signal", super::views::signal_json(&name, &rec));
+        self.batch.signals.push(rec);
+    }
+
+    fn build_order(&mut self, idx: usize, req: &wit::OrderRequest) -> Order {
+        let inst = &self.plugins.instances()[idx];
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        let mut order = Order {
+            id,
+            instance: inst.id().to_string(),
+            symbol: crate::market_data::SymbolId(req.symbol),
+            side: side_in(req.side),
+            kind: bindings::kind_in(&req.kind).unwrap_or(crate::execution::OrderKind::Market),
+            qty: dec_in(req.qty).unwrap_or_default(),
+            filled: Decimal::ZERO,
+            status: OrderStatus::New,
+            reason: None,
+            tag: req.tag.chars().take(100).collect(),
+            time_ms: self.now_ms,
+        };
+        let reason = if !inst.trades(order.symbol) {
+            Some(format!("symbol id {} is not traded by strategy `{}`", req.symbol, inst.id()))
+        } else if dec_in(req.qty).is_none() || bindings::kind_in(&req.kind).is_none() {
+            Some("quantity or price out of range".to_string())
+        } else {
+            let last = self.last_prices.get(req.symbol as usize).copied().flatten();
+            risk::check(&order, &inst.config.risk, self.venue.account(&order.instance), last).err()
+        };
+        if let Some(r) = reason {
+            order.status = OrderStatus::Rejected;
+            order.reason = Some(r);
+        }
+        order
+    }
+
+    fn place(&mut self, idx: usize, mut order: Order, depth: u8) {
+        self.stats.orders += 1;
+        let mut fills = Vec::new();
+        if order.status != OrderStatus::Rejected {
+            if let Some(info) = self.info(order.symbol).cloned() {
+                fills = self.venue.submit(&mut order, &info);
+            }
+        }
+        let _ = idx;
+        self.record_order_result(order, fills, depth);
+    }
+
+    /// Persist, log and broadcast an order and its fills; deliver fills to the strategy.
+    fn record_order_result(&mut self, order: Order, fills: Vec<Fill>, depth: u8) {
+        let name = self.symbols.read().map(|t| t.name(order.symbol).to_string()).unwrap_or_default();
+        match &order.reason {
+            Some(r) if order.status == OrderStatus::Rejected => {
+                tracing::warn!(strategy = %order.instance, symbol = %name, order_id = order.id, reason = %r, "order rejected")
+            }
+            _ => {
+                tracing::info!(strategy = %order.instance, symbol = %name, order_id = order.id, side = order.side.as_str(), qty = %order.qty, status = order.status.as_str(), "order")
+            }
+        }
+        self.publish("order", super::views::order_json(&name, &order));
+        self.batch.orders.push(order.clone());
+        if fills.is_empty() {
+            return;
+        }
+        if let Some(acc) = self.venue.account(&order.instance) {
+            self.batch.accounts.push((order.instance.clone(), acc.clone()));
+        }
+        let idx = self.plugins.instances().iter().position(|i| i.id() == order.instance);
+        for f in fills {
+            self.stats.fills += 1;
+            tracing::info!(strategy = %f.instance, symbol = %name, side = f.side.as_str(), price = %f.price, qty = %f.qty, fee = %f.fee, "trade");
+            self.publish("trade", super::views::fill_json(&name, &f));
+            let wf = fill_out(&f);
+            self.batch.fills.push(f);
+            if let Some(i) = idx.filter(|i| depth < MAX_CHAIN && self.plugins.instances()[*i].is_running()) {
+                self.deliver(
+                    i,
+                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_fill(st, wf)),
+                    true,
+                    depth + 1,
+                );
+            }
+        }
+    }
+}

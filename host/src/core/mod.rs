@@ -1,0 +1,282 @@
+//! The core loop: one thread, events in order, time taken from the events. Tick store
+//! -> 1m aggregator -> strategies (wasm) -> risk -> venue -> fills back to strategies.
+//! Everything a batch of events changed is written to the store in one transaction and
+//! broadcast to WebSocket clients.
+
+mod dispatch;
+pub mod views;
+
+use crate::config::PluginsConfig;
+use crate::execution::{Account, PaperVenue};
+use crate::market_data::feeds::{FeedEvent, SharedSymbols};
+use crate::market_data::{BookTicker, CandleAggregator, SymbolId, SymbolInfo, TickStore};
+use crate::plugins::PluginHost;
+use crate::plugins::watcher::WatchEvent;
+use crate::store::{Batch, Store, StoreError};
+use rust_decimal::Decimal;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A request answered on the core thread between two events.
+pub type Query = Box<dyn FnOnce(&mut Core) + Send>;
+
+/// Everything the core loop consumes, in one ordered channel.
+pub enum Input {
+    /// Market events, in order.
+    Market(Vec<FeedEvent>),
+    /// A module or configuration change, compiled and validated aside.
+    Watch(WatchEvent),
+    /// An API request.
+    Query(Query),
+    /// The feed has no more events.
+    FeedEnded,
+    /// Stop: flush and return.
+    Shutdown,
+}
+
+/// Settings of the core loop.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// Drop each symbol's first candle (the feed joined mid-minute).
+    pub skip_first_partial: bool,
+    /// Ticks kept per symbol in memory.
+    pub tick_capacity: usize,
+    /// Skip market events at or before this event time (resuming a replay).
+    pub resume_after_ms: Option<i64>,
+    /// Name of the feed, for /health.
+    pub feed: String,
+}
+
+/// Counters for /health.
+#[derive(Debug, Clone, Default)]
+pub struct CoreStats {
+    /// Market events handled.
+    pub events: u64,
+    /// Market events skipped because a previous run had processed them.
+    pub resumed_skipped: u64,
+    /// Candles closed.
+    pub candles: u64,
+    /// Orders placed.
+    pub orders: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Whether the feed has ended.
+    pub feed_ended: bool,
+}
+
+/// State owned by the core thread.
+pub struct Core {
+    symbols: SharedSymbols,
+    infos: Vec<SymbolInfo>,
+    active: BTreeSet<SymbolId>,
+    ticks: TickStore,
+    aggregator: CandleAggregator,
+    last_prices: Vec<Option<Decimal>>,
+    books: HashMap<SymbolId, BookTicker>,
+    plugins: PluginHost,
+    venue: PaperVenue,
+    store: Store,
+    batch: Batch,
+    bus: broadcast::Sender<Arc<str>>,
+    next_order_id: u64,
+    now_ms: i64,
+    settings: CoreSettings,
+    config: PluginsConfig,
+    stats: CoreStats,
+}
+
+impl Core {
+    /// Build the core: restore accounts, orders and snapshots from the store, start the
+    /// configured strategies.
+    pub fn new(
+        settings: CoreSettings,
+        symbols: SharedSymbols,
+        plugins: PluginHost,
+        store: Store,
+        config: PluginsConfig,
+        modules: &crate::plugins::registry::ModuleResults,
+        bus: broadcast::Sender<Arc<str>>,
+    ) -> Result<Self, StoreError> {
+        let mut table = symbols.write().map(|s| s.clone()).unwrap_or_default();
+        let saved_accounts = store.accounts(&mut table)?;
+        let open_orders = store.open_orders(&mut table)?;
+        let snapshots = store.snapshots()?;
+        let next_order_id = store.max_order_id()? + 1;
+        let mut plugins = plugins;
+        for line in plugins.apply_config(&config, modules, &mut table, &snapshots) {
+            tracing::info!("{line}");
+        }
+        if let Ok(mut shared) = symbols.write() {
+            *shared = table;
+        }
+        let mut core = Core {
+            symbols,
+            infos: Vec::new(),
+            active: BTreeSet::new(),
+            ticks: TickStore::new(settings.tick_capacity),
+            aggregator: CandleAggregator::new(settings.skip_first_partial),
+            last_prices: Vec::new(),
+            books: HashMap::new(),
+            plugins,
+            venue: PaperVenue::default(),
+            store,
+            batch: Batch::default(),
+            bus,
+            next_order_id,
+            now_ms: 0,
+            settings,
+            config,
+            stats: CoreStats::default(),
+        };
+        core.refresh_infos();
+        core.open_accounts(saved_accounts);
+        for o in open_orders {
+            core.venue.restore_order(o);
+        }
+        let ids: Vec<SymbolId> =
+            core.plugins.instances().iter().flat_map(|i| i.symbols.iter().map(|(id, _)| *id)).collect();
+        core.active.extend(ids);
+        Ok(core)
+    }
+
+    /// Open paper accounts: saved ones win over configured starting balances.
+    fn open_accounts(&mut self, mut saved: HashMap<String, Account>) {
+        for s in &self.config.strategies {
+            if self.venue.has_account(&s.id) {
+                continue;
+            }
+            let mut acc =
+                saved.remove(&s.id).unwrap_or_else(|| Account::new(s.account.balances.clone(), s.account.taker_fee));
+            acc.taker_fee = s.account.taker_fee;
+            self.venue.open_account(&s.id, acc);
+        }
+    }
+
+    fn refresh_infos(&mut self) {
+        if let Ok(table) = self.symbols.read() {
+            self.infos = table.iter().map(|(_, i)| i.clone()).collect();
+        }
+        if self.last_prices.len() < self.infos.len() {
+            self.last_prices.resize(self.infos.len(), None);
+        }
+    }
+
+    fn info(&mut self, id: SymbolId) -> Option<&SymbolInfo> {
+        if id.0 as usize >= self.infos.len() {
+            self.refresh_infos();
+        }
+        self.infos.get(id.0 as usize)
+    }
+
+    /// Run until shutdown, consuming `rx`.
+    pub fn run(mut self, rx: std::sync::mpsc::Receiver<Input>) {
+        while let Ok(input) = rx.recv() {
+            match input {
+                Input::Market(events) => {
+                    for e in events {
+                        self.handle(e);
+                    }
+                }
+                Input::Watch(w) => self.apply_watch(w),
+                Input::Query(q) => q(&mut self),
+                Input::FeedEnded => {
+                    self.stats.feed_ended = true;
+                    tracing::info!(
+                        events = self.stats.events,
+                        candles = self.stats.candles,
+                        fills = self.stats.fills,
+                        "feed ended"
+                    );
+                }
+                Input::Shutdown => break,
+            }
+            self.flush();
+        }
+        self.shutdown();
+    }
+
+    /// Handle one market event.
+    pub fn handle(&mut self, event: FeedEvent) {
+        let time = match &event {
+            FeedEvent::Trade(t) => Some(t.time_ms),
+            FeedEvent::Candle(c) => Some(c.close_time_ms),
+            _ => None,
+        };
+        if let (Some(t), Some(after)) = (time, self.settings.resume_after_ms) {
+            if t <= after {
+                self.stats.resumed_skipped += 1;
+                return;
+            }
+        }
+        self.stats.events += 1;
+        match event {
+            FeedEvent::Trade(t) => self.on_trade(t),
+            FeedEvent::Clock(ms) => self.on_clock(ms),
+            FeedEvent::Book(b) => {
+                if self.active.contains(&b.symbol) {
+                    self.books.insert(b.symbol, b);
+                }
+            }
+            FeedEvent::Candle(c) => self.on_kline(c),
+        }
+    }
+
+    fn apply_watch(&mut self, w: WatchEvent) {
+        let lines = match w {
+            WatchEvent::Module(path, r) => self.plugins.apply_module(&path, r),
+            WatchEvent::Config(r) => match *r {
+                Err(e) => vec![format!("plugins.toml not applied, running configuration stays: {e}")],
+                Ok((cfg, modules)) => {
+                    let snapshots = self.store.snapshots().unwrap_or_default();
+                    let mut table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
+                    let lines = self.plugins.apply_config(&cfg, &modules, &mut table, &snapshots);
+                    if let Ok(mut shared) = self.symbols.write() {
+                        *shared = table;
+                    }
+                    self.config = cfg;
+                    self.refresh_infos();
+                    self.open_accounts(HashMap::new());
+                    let ids: Vec<SymbolId> =
+                        self.plugins.instances().iter().flat_map(|i| i.symbols.iter().map(|(id, _)| *id)).collect();
+                    self.active.extend(ids);
+                    lines
+                }
+            },
+        };
+        for line in lines {
+            tracing::info!("{line}");
+            self.publish("plugin", serde_json::json!({ "message": line }));
+        }
+    }
+
+    /// Send a `{"type": .., "data": ..}` message to WebSocket clients.
+    fn publish(&self, kind: &str, data: serde_json::Value) {
+        if self.bus.receiver_count() > 0 {
+            let msg = serde_json::json!({ "type": kind, "data": data }).to_string();
+            let _ = self.bus.send(msg.into());
+        }
+    }
+
+    /// Write what the last batch of events changed.
+    pub fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        self.batch.cursor_ms = Some(self.now_ms);
+        let batch = std::mem::take(&mut self.batch);
+        let table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
+        if let Err(e) = self.store.write(&batch, &table) {
+            tracing::error!(error = %e, "could not persist a batch of events");
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let ids: Vec<usize> = (0..self.plugins.instances().len()).collect();
+        for i in ids {
+            self.save_snapshot(i);
+        }
+        self.flush();
+        tracing::info!("core loop stopped; state flushed");
+    }
+}

@@ -1,0 +1,165 @@
+//! A strategy instance's paper account: balances per asset and positions per symbol.
+
+use super::order::{Fill, Side};
+use crate::market_data::{SymbolId, SymbolInfo};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// A position in one symbol (spot: long only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Quantity held, base units.
+    pub qty: Decimal,
+    /// Average entry price of what is held.
+    pub avg_price: Decimal,
+    /// PnL realised by sells so far, before fees.
+    pub realized_pnl: Decimal,
+    /// Fees paid on this symbol so far (quote asset).
+    pub fees: Decimal,
+}
+
+impl Position {
+    /// PnL of what is held, marked at `price`.
+    pub fn unrealized(&self, price: Decimal) -> Decimal {
+        (price - self.avg_price) * self.qty
+    }
+}
+
+/// Balances and positions of one instance.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Account {
+    /// Free balance per asset.
+    pub balances: BTreeMap<String, Decimal>,
+    /// Position per symbol.
+    pub positions: BTreeMap<SymbolId, Position>,
+    /// Taker fee rate charged on every fill (0.001 = 0.1 %).
+    pub taker_fee: Decimal,
+}
+
+impl Account {
+    /// A new account with starting balances and a taker fee rate.
+    pub fn new(balances: BTreeMap<String, Decimal>, taker_fee: Decimal) -> Self {
+        Account { balances, positions: BTreeMap::new(), taker_fee }
+    }
+
+    /// Free balance of an asset.
+    pub fn balance(&self, asset: &str) -> Decimal {
+        self.balances.get(asset).copied().unwrap_or_default()
+    }
+
+    /// Whether the account can pay for a fill of `qty` at `price` with fee rate `fee`;
+    /// the error says what is short.
+    pub fn can_afford(
+        &self,
+        info: &SymbolInfo,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+    ) -> Result<(), String> {
+        match side {
+            Side::Buy => {
+                let need = qty * price * (Decimal::ONE + fee);
+                let have = self.balance(&info.quote);
+                if have < need {
+                    return Err(format!(
+                        "insufficient {} balance: need {}, have {}",
+                        info.quote,
+                        need.normalize(),
+                        have.normalize()
+                    ));
+                }
+            }
+            Side::Sell => {
+                let have = self.balance(&info.base);
+                if have < qty {
+                    return Err(format!(
+                        "insufficient {} balance: need {}, have {}",
+                        info.base,
+                        qty.normalize(),
+                        have.normalize()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply a fill: move balances, update the position, and return the PnL it realised.
+    pub fn apply(&mut self, info: &SymbolInfo, fill: &Fill) -> Decimal {
+        let notional = fill.price * fill.qty;
+        let pos = self.positions.entry(fill.symbol).or_default();
+        pos.fees += fill.fee;
+        let realized = match fill.side {
+            Side::Buy => {
+                let new_qty = pos.qty + fill.qty;
+                if !new_qty.is_zero() {
+                    pos.avg_price = (pos.avg_price * pos.qty + notional) / new_qty;
+                }
+                pos.qty = new_qty;
+                *self.balances.entry(info.quote.clone()).or_default() -= notional + fill.fee;
+                *self.balances.entry(info.base.clone()).or_default() += fill.qty;
+                Decimal::ZERO
+            }
+            Side::Sell => {
+                let pnl = (fill.price - pos.avg_price) * fill.qty;
+                pos.qty -= fill.qty;
+                pos.realized_pnl += pnl;
+                if pos.qty.is_zero() {
+                    pos.avg_price = Decimal::ZERO;
+                }
+                *self.balances.entry(info.quote.clone()).or_default() += notional - fill.fee;
+                *self.balances.entry(info.base.clone()).or_default() -= fill.qty;
+                pnl
+            }
+        };
+        realized
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data::SymbolInfo;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn fill(side: Side, price: &str, qty: &str, fee: &str) -> Fill {
+        Fill {
+            order_id: 1,
+            instance: "a".into(),
+            symbol: SymbolId(0),
+            side,
+            price: d(price),
+            qty: d(qty),
+            fee: d(fee),
+            realized_pnl: Decimal::ZERO,
+            time_ms: 0,
+        }
+    }
+
+    #[test]
+    fn round_trip_moves_balances_and_realises_pnl_exactly() {
+        let info = SymbolInfo::parse("BTCUSDT").unwrap();
+        let mut acc = Account::new(BTreeMap::from([("USDT".into(), d("1000"))]), d("0.001"));
+        assert!(acc.can_afford(&info, Side::Buy, d("0.02"), d("60000"), d("0.001")).is_err());
+        acc.can_afford(&info, Side::Buy, d("0.01"), d("60000"), d("0.001")).unwrap();
+        acc.apply(&info, &fill(Side::Buy, "60000", "0.01", "0.6"));
+        acc.apply(&info, &fill(Side::Buy, "61000", "0.01", "0.61"));
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!(p.qty, d("0.02"));
+        assert_eq!(p.avg_price, d("60500"));
+        assert_eq!(p.unrealized(d("62000")), d("30"));
+        let err = acc.can_afford(&info, Side::Sell, d("0.03"), d("1"), d("0")).unwrap_err();
+        assert_eq!(err, "insufficient BTC balance: need 0.03, have 0.02");
+        let pnl = acc.apply(&info, &fill(Side::Sell, "62000", "0.02", "1.24"));
+        assert_eq!(pnl, d("30"));
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.avg_price, p.realized_pnl, p.fees), (d("0"), d("0"), d("30"), d("2.45")));
+        // 1000 - 600.6 - 610.61 + 1240 - 1.24 = 1027.55 = 1000 + 30 pnl - 2.45 fees
+        assert_eq!(acc.balance("USDT"), d("1027.55"));
+        assert_eq!(acc.balance("BTC"), d("0"));
+    }
+}

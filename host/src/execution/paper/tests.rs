@@ -1,0 +1,96 @@
+use super::*;
+use std::collections::BTreeMap;
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn info() -> SymbolInfo {
+    SymbolInfo::parse("BTCUSDT").unwrap()
+}
+
+fn tick(price: &str, t: i64) -> Tick {
+    Tick { symbol: SymbolId(0), time_ms: t, price: d(price), qty: d("1"), trade_id: t as u64, buyer_maker: false }
+}
+
+fn order(id: u64, side: Side, kind: OrderKind, qty: &str) -> Order {
+    Order {
+        id,
+        instance: "a".into(),
+        symbol: SymbolId(0),
+        side,
+        kind,
+        qty: d(qty),
+        filled: Decimal::ZERO,
+        status: OrderStatus::New,
+        reason: None,
+        tag: String::new(),
+        time_ms: 5,
+    }
+}
+
+fn venue() -> PaperVenue {
+    let mut v = PaperVenue::default();
+    v.open_account("a", Account::new(BTreeMap::from([("USDT".into(), d("10000"))]), d("0.001")));
+    v
+}
+
+#[test]
+fn market_order_fills_at_last_trade_with_taker_fee() {
+    let mut v = venue();
+    let mut o = order(1, Side::Buy, OrderKind::Market, "0.1");
+    assert!(v.submit(&mut o, &info()).is_empty());
+    assert_eq!(o.status, OrderStatus::Rejected);
+    assert_eq!(o.reason.as_deref(), Some("no market price yet for BTCUSDT"));
+
+    v.on_tick(&tick("60000.5", 1), &info());
+    let mut o = order(2, Side::Buy, OrderKind::Market, "0.1");
+    let fills = v.submit(&mut o, &info());
+    assert_eq!(o.status, OrderStatus::Filled);
+    assert_eq!(fills.len(), 1);
+    assert_eq!((fills[0].price, fills[0].qty, fills[0].fee), (d("60000.5"), d("0.1"), d("6.00005")));
+    let acc = v.account("a").unwrap();
+    assert_eq!(acc.balance("USDT"), d("10000") - d("6000.05") - d("6.00005"));
+    assert_eq!(acc.balance("BTC"), d("0.1"));
+}
+
+#[test]
+fn insufficient_balance_is_rejected_with_amounts() {
+    let mut v = venue();
+    v.on_tick(&tick("60000", 1), &info());
+    let mut o = order(1, Side::Buy, OrderKind::Market, "1");
+    v.submit(&mut o, &info());
+    assert_eq!(o.reason.as_deref(), Some("insufficient USDT balance: need 60060, have 10000"));
+    let mut o = order(2, Side::Sell, OrderKind::Market, "0.1");
+    v.submit(&mut o, &info());
+    assert_eq!(o.reason.as_deref(), Some("insufficient BTC balance: need 0.1, have 0"));
+}
+
+#[test]
+fn resting_limit_and_stop_orders_fill_when_reached() {
+    let mut v = venue();
+    v.on_tick(&tick("100", 1), &info());
+    let mut buy = order(1, Side::Buy, OrderKind::Limit(d("95")), "1");
+    assert!(v.submit(&mut buy, &info()).is_empty());
+    assert_eq!(buy.status, OrderStatus::New);
+    let mut stop = order(2, Side::Sell, OrderKind::StopMarket(d("101")), "1");
+    v.submit(&mut stop, &info());
+    assert_eq!(stop.reason.as_deref(), Some("stop 101 would trigger immediately (last price 100)"));
+    assert!(v.on_tick(&tick("96", 2), &info()).is_empty(), "96 does not reach a 95 limit");
+    let done = v.on_tick(&tick("94", 3), &info());
+    assert_eq!(done.len(), 1);
+    let (o, fill) = &done[0];
+    assert_eq!(o.status, OrderStatus::Filled);
+    assert_eq!(
+        fill.as_ref().map(|f| (f.price, f.time_ms)),
+        Some((d("95"), 3)),
+        "fills at its limit, at the tick's time"
+    );
+    let mut stop = order(3, Side::Sell, OrderKind::StopMarket(d("90")), "1");
+    v.submit(&mut stop, &info());
+    assert_eq!(v.open_orders().len(), 1);
+    let done = v.on_tick(&tick("89.5", 4), &info());
+    assert_eq!(done[0].1.as_ref().map(|f| f.price), Some(d("89.5")), "a stop fills at the trade that triggered it");
+    assert!(v.open_orders().is_empty());
+    assert_eq!(v.cancel(3), None);
+}

@@ -1,0 +1,165 @@
+//! The `tradehost` binary: parse the command line, set up tracing, run the host until
+//! Ctrl-C or SIGTERM.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use tradehost::app::{self, FeedChoice, RunSettings};
+
+#[derive(Parser, Debug)]
+#[command(name = "tradehost", version, about = "Host for sandboxed, hot-reloadable WebAssembly trading strategies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    opts: Opts,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run on a live-like feed (default: the synthetic feed, paced in real time).
+    Run,
+    /// Replay recorded files (Binance WS recordings `<recv_ts_ns> <frame>`, gzip or plain,
+    /// or data.binance.vision trade/aggTrade/kline CSVs), merged in event order.
+    Replay {
+        /// Files to replay.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Opts {
+    /// plugins.toml: which strategies run, where, with which parameters.
+    #[arg(long, global = true, env = "TRADEHOST_CONFIG", default_value = "plugins.toml")]
+    config: PathBuf,
+    /// Feed for `run`: `synthetic` (default) or `replay` (needs `--replay-file`).
+    #[arg(long, global = true, env = "TRADEHOST_FEED", default_value = "synthetic")]
+    feed: String,
+    /// Files for `--feed replay`.
+    #[arg(long = "replay-file", global = true)]
+    replay_files: Vec<PathBuf>,
+    /// Pace: 0 = as fast as possible, 1 = real time, 60 = a minute per second.
+    /// Default: 1 for synthetic, 0 for replay.
+    #[arg(long, global = true, env = "TRADEHOST_SPEED")]
+    speed: Option<f64>,
+    /// SQLite database file.
+    #[arg(long, global = true, env = "TRADEHOST_DB", default_value = "tradehost.db")]
+    db: PathBuf,
+    /// Compiled strategy cache (default: `<db file>.cache/`).
+    #[arg(long, global = true, env = "TRADEHOST_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// REST port (0 = any free port).
+    #[arg(long, global = true, env = "API_PORT", default_value_t = 8000)]
+    port: u16,
+    /// WebSocket port (0 = any free port).
+    #[arg(long, global = true, env = "WS_PORT", default_value_t = 8001)]
+    ws_port: u16,
+    /// Address to listen on when an API key is set (without one: 127.0.0.1 only).
+    #[arg(long, global = true, env = "TRADEHOST_BIND", default_value = "0.0.0.0")]
+    bind: IpAddr,
+    /// Seed of the synthetic feed.
+    #[arg(long, global = true, env = "TRADEHOST_SEED", default_value_t = 42)]
+    seed: u64,
+    /// Event time of the synthetic feed's first trade, ms (default: now, on a minute).
+    #[arg(long, global = true)]
+    start_ms: Option<i64>,
+    /// Log format.
+    #[arg(long, global = true, env = "TRADEHOST_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+fn env_lookup(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+fn main() -> anyhow::Result<()> {
+    // `.env` first, so clap's `env = ...` and plugins.toml overrides see it.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_tracing(&cli.opts.log_format);
+    let o = cli.opts;
+    let feed = match (&cli.command, o.feed.as_str()) {
+        (Some(Command::Replay { files }), _) => FeedChoice::Replay(files.clone()),
+        (_, "replay") if !o.replay_files.is_empty() => FeedChoice::Replay(o.replay_files.clone()),
+        (_, "replay") => {
+            anyhow::bail!("--feed replay needs at least one --replay-file (or use `tradehost replay FILE...`)")
+        }
+        (_, "synthetic") => FeedChoice::Synthetic { seed: o.seed, start_ms: o.start_ms.unwrap_or_else(now_on_minute) },
+        (_, other) => anyhow::bail!(
+            "unknown feed `{other}`: use synthetic or replay (live exchange feeds come with the connectors)"
+        ),
+    };
+    let speed = o.speed.unwrap_or(match feed {
+        FeedChoice::Synthetic { .. } => 1.0,
+        FeedChoice::Replay(_) => 0.0,
+    });
+    anyhow::ensure!(speed.is_finite() && speed >= 0.0, "--speed must be 0 or a positive number");
+    let cache_dir = o.cache_dir.unwrap_or_else(|| {
+        let mut s = o.db.clone().into_os_string();
+        s.push(".cache");
+        PathBuf::from(s)
+    });
+    let api_key = std::env::var("TRADEHOST_API_KEY").ok().filter(|k| !k.trim().is_empty());
+    let settings = RunSettings {
+        config_path: o.config,
+        feed,
+        speed,
+        db: o.db,
+        cache_dir,
+        bind: o.bind,
+        port: o.port,
+        ws_port: o.ws_port,
+        api_key,
+        env: env_lookup,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(app::run(
+        settings,
+        |b| {
+            // One machine-readable line on stdout (logs go to stderr).
+            println!("tradehost listening rest=http://{} ws=ws://{}", b.rest, b.ws);
+        },
+        shutdown_signal(),
+    ))?;
+    Ok(())
+}
+
+fn now_on_minute() -> i64 {
+    let now = chrono::Utc::now().timestamp_millis();
+    now - now.rem_euclid(60_000)
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

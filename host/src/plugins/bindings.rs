@@ -1,0 +1,239 @@
+//! The host side of `sdk/wit/strategy.wit` (the same file the SDK reads), the per-store
+//! host state that answers a strategy's queries, and decimal conversions.
+
+use crate::market_data::SymbolId;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use wasmtime::StoreLimits;
+
+wasmtime::component::bindgen!({
+    path: "../sdk/wit/strategy.wit",
+    world: "strategy",
+});
+
+pub use self::exports::tradehost::strategy::guest as wit_guest;
+pub use self::tradehost::strategy::types as wit;
+
+/// The contract package this host speaks.
+pub const CONTRACT_PACKAGE: &str = "tradehost:strategy";
+/// The contract version this host speaks (the WIT package version).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Converts a decimal to the contract's exact record.
+pub fn dec_out(d: Decimal) -> wit::Decimal {
+    let m = d.mantissa();
+    wit::Decimal { lo: m as u64, hi: (m >> 64) as i64, scale: d.scale() as u8 }
+}
+
+/// Converts the contract's record to a decimal; `None` when it is out of range.
+pub fn dec_in(d: wit::Decimal) -> Option<Decimal> {
+    let m = ((d.hi as i128) << 64) | d.lo as i128;
+    Decimal::try_from_i128_with_scale(m, u32::from(d.scale)).ok()
+}
+
+/// A position as the strategy sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PositionView {
+    /// Signed quantity.
+    pub qty: Decimal,
+    /// Average entry price while the position is open.
+    pub entry_price: Option<Decimal>,
+}
+
+/// What the host tells one instance about its own account and the market. The core
+/// loop keeps it current before each call.
+#[derive(Debug, Default)]
+pub struct AccountView {
+    /// Position per symbol id.
+    pub positions: HashMap<SymbolId, PositionView>,
+    /// Free balance per asset.
+    pub balances: HashMap<String, Decimal>,
+    /// Working orders.
+    pub open_orders: Vec<wit::OpenOrder>,
+}
+
+/// The data of one strategy's `Store`.
+pub struct HostState {
+    /// Instance id, for log lines.
+    pub instance: String,
+    /// Memory and table limits.
+    pub limits: StoreLimits,
+    /// The instance's account.
+    pub account: AccountView,
+    /// Last trade price per symbol id (index = id).
+    pub last_prices: Vec<Option<Decimal>>,
+    /// Log lines written during the current call (kept short).
+    pub last_log: Option<String>,
+}
+
+impl wit::Host for HostState {}
+
+impl tradehost::strategy::host::Host for HostState {
+    fn log(&mut self, level: wit::Level, message: String) {
+        let message: String = message.chars().take(2_000).collect();
+        let id = self.instance.as_str();
+        match level {
+            wit::Level::Trace => tracing::trace!(strategy = id, "{message}"),
+            wit::Level::Debug => tracing::debug!(strategy = id, "{message}"),
+            wit::Level::Info => tracing::info!(strategy = id, "{message}"),
+            wit::Level::Warn => tracing::warn!(strategy = id, "{message}"),
+            wit::Level::Error => tracing::error!(strategy = id, "{message}"),
+        }
+        if matches!(level, wit::Level::Error | wit::Level::Warn) {
+            self.last_log = Some(message);
+        }
+    }
+
+    fn position(&mut self, symbol: u32) -> wit::Decimal {
+        dec_out(self.account.positions.get(&SymbolId(symbol)).map(|p| p.qty).unwrap_or_default())
+    }
+
+    fn entry_price(&mut self, symbol: u32) -> Option<wit::Decimal> {
+        self.account.positions.get(&SymbolId(symbol)).and_then(|p| p.entry_price).map(dec_out)
+    }
+
+    fn balance(&mut self, asset: String) -> wit::Decimal {
+        dec_out(self.account.balances.get(&asset).copied().unwrap_or_default())
+    }
+
+    fn last_price(&mut self, symbol: u32) -> Option<wit::Decimal> {
+        self.last_prices.get(symbol as usize).copied().flatten().map(dec_out)
+    }
+
+    fn open_orders(&mut self, symbol: u32) -> Vec<wit::OpenOrder> {
+        self.account.open_orders.iter().filter(|o| o.symbol == symbol).cloned().collect()
+    }
+}
+
+/// A trade in the contract's shape.
+pub fn tick_out(t: &crate::market_data::Tick) -> wit::Tick {
+    wit::Tick {
+        symbol: t.symbol.0,
+        time_ms: t.time_ms,
+        price: dec_out(t.price),
+        qty: dec_out(t.qty),
+        trade_id: t.trade_id,
+        buyer_maker: t.buyer_maker,
+    }
+}
+
+/// A candle in the contract's shape.
+pub fn candle_out(c: &crate::market_data::Candle) -> wit::Candle {
+    wit::Candle {
+        symbol: c.symbol.0,
+        open_time_ms: c.open_time_ms,
+        close_time_ms: c.close_time_ms,
+        open: dec_out(c.open),
+        high: dec_out(c.high),
+        low: dec_out(c.low),
+        close: dec_out(c.close),
+        volume: dec_out(c.volume),
+        quote_volume: dec_out(c.quote_volume),
+        trades: c.trades,
+        taker_buy_base: dec_out(c.taker_buy_base),
+        taker_buy_quote: dec_out(c.taker_buy_quote),
+    }
+}
+
+/// A side in the contract's shape.
+pub fn side_out(s: crate::execution::Side) -> wit::Side {
+    match s {
+        crate::execution::Side::Buy => wit::Side::Buy,
+        crate::execution::Side::Sell => wit::Side::Sell,
+    }
+}
+
+/// A side from the contract.
+pub fn side_in(s: wit::Side) -> crate::execution::Side {
+    match s {
+        wit::Side::Buy => crate::execution::Side::Buy,
+        wit::Side::Sell => crate::execution::Side::Sell,
+    }
+}
+
+/// A fill in the contract's shape.
+pub fn fill_out(f: &crate::execution::Fill) -> wit::Fill {
+    wit::Fill {
+        symbol: f.symbol.0,
+        order_id: f.order_id,
+        side: side_out(f.side),
+        price: dec_out(f.price),
+        qty: dec_out(f.qty),
+        fee: dec_out(f.fee),
+        time_ms: f.time_ms,
+    }
+}
+
+/// An order kind in the contract's shape.
+pub fn kind_out(k: crate::execution::OrderKind) -> wit::OrderKind {
+    match k {
+        crate::execution::OrderKind::Market => wit::OrderKind::Market,
+        crate::execution::OrderKind::Limit(p) => wit::OrderKind::Limit(dec_out(p)),
+        crate::execution::OrderKind::StopMarket(p) => wit::OrderKind::StopMarket(dec_out(p)),
+    }
+}
+
+/// An order kind from the contract; `None` for an out-of-range price.
+pub fn kind_in(k: &wit::OrderKind) -> Option<crate::execution::OrderKind> {
+    Some(match k {
+        wit::OrderKind::Market => crate::execution::OrderKind::Market,
+        wit::OrderKind::Limit(p) => crate::execution::OrderKind::Limit(dec_in(*p)?),
+        wit::OrderKind::StopMarket(p) => crate::execution::OrderKind::StopMarket(dec_in(*p)?),
+    })
+}
+
+/// Refresh an instance's view of its account from the venue's.
+pub fn account_view(
+    account: &crate::execution::Account,
+    open: &[crate::execution::Order],
+    instance: &str,
+) -> AccountView {
+    AccountView {
+        positions: account
+            .positions
+            .iter()
+            .map(|(id, p)| {
+                let entry_price = (!p.qty.is_zero()).then_some(p.avg_price);
+                (*id, PositionView { qty: p.qty, entry_price })
+            })
+            .collect(),
+        balances: account.balances.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        open_orders: open
+            .iter()
+            .filter(|o| o.instance == instance)
+            .map(|o| wit::OpenOrder {
+                id: o.id,
+                symbol: o.symbol.0,
+                side: side_out(o.side),
+                kind: kind_out(o.kind),
+                qty: dec_out(o.qty),
+                filled: dec_out(o.filled),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_round_trip_exactly() {
+        let cases = [
+            "0",
+            "1",
+            "-1",
+            "61837.63000000",
+            "0.00000001",
+            "79228162514264337593543950335",
+            "-0.0000000000000000000000000001",
+        ];
+        for c in cases {
+            let d: Decimal = c.parse().unwrap();
+            let back = dec_in(dec_out(d)).unwrap();
+            assert_eq!(back, d, "{c}");
+            assert_eq!(back.scale(), d.scale(), "scale kept for {c}");
+        }
+        assert_eq!(dec_in(wit::Decimal { lo: 1, hi: 0, scale: 29 }), None, "scale > 28 is refused");
+    }
+}

@@ -1,0 +1,152 @@
+//! SMA/EMA crossover with a percentage stop loss (the seed's live strategy).
+//!
+//! On every closed candle of each symbol: buy `qty.<SYMBOL>` when the EMA crosses above
+//! the SMA while flat; sell the whole position when the EMA crosses below the SMA, or
+//! when the close falls `stop_loss` (a fraction, 0.15 = 15 %) below the entry price.
+//!
+//! Params: `sma_period` (10), `ema_period` (5), `stop_loss` (0.15), `qty.<SYMBOL>`
+//! (order size in base units; required for every symbol).
+
+use tradehost_sdk::indicators::{Ema, Sma};
+use tradehost_sdk::state::{StateReader, StateWriter};
+use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, Params, Side, Strategy, Subscriptions, SymbolId};
+
+const STATE_VERSION: u8 = 1;
+
+/// Indicator state of one symbol.
+#[derive(Debug, Clone)]
+struct Leg {
+    symbol: SymbolId,
+    qty: Decimal,
+    sma: Sma,
+    ema: Ema,
+    /// Sign of (ema - sma) at the previous candle: -1, 0 or 1; None before warm-up.
+    prev_sign: Option<i8>,
+}
+
+/// The strategy: one [`Leg`] per symbol.
+#[derive(Debug)]
+pub struct SmaEma {
+    legs: Vec<Leg>,
+    stop_loss: Decimal,
+}
+
+impl Strategy for SmaEma {
+    fn init(ctx: &InitContext) -> Result<(Self, Subscriptions), String> {
+        let p = &ctx.params;
+        let sma_period =
+            Params::check("sma_period", p.get_or("sma_period", 10usize)?, |v| *v > 0, "a positive integer")?;
+        let ema_period =
+            Params::check("ema_period", p.get_or("ema_period", 5usize)?, |v| *v > 0, "a positive integer")?;
+        let stop_loss = Params::check(
+            "stop_loss",
+            p.get_or("stop_loss", Decimal::new(15, 2))?,
+            |v| *v > Decimal::ZERO && *v < Decimal::ONE,
+            "a fraction between 0 and 1 (0.15 = 15 %)",
+        )?;
+        let mut legs = Vec::new();
+        for s in &ctx.symbols {
+            let key = format!("qty.{}", s.name);
+            let qty = Params::check(&key, p.require::<Decimal>(&key)?, |v| *v > Decimal::ZERO, "a positive quantity")?;
+            legs.push(Leg { symbol: s.id, qty, sma: Sma::new(sma_period), ema: Ema::new(ema_period), prev_sign: None });
+        }
+        Ok((SmaEma { legs, stop_loss }, Subscriptions::default()))
+    }
+
+    fn on_candle(&mut self, ctx: &mut Ctx, candle: &Candle) {
+        let stop_loss = self.stop_loss;
+        let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == candle.symbol) else { return };
+        let close = candle.close;
+        let close_f = close.to_string().parse::<f64>().unwrap_or(f64::NAN);
+        let (sma, ema) = (leg.sma.update(close_f), leg.ema.update(close_f));
+        let sign = match (sma, ema) {
+            (Some(s), Some(e)) => Some(if e > s {
+                1
+            } else if e < s {
+                -1
+            } else {
+                0
+            }),
+            _ => None,
+        };
+        let prev = leg.prev_sign;
+        if sign.is_some() {
+            leg.prev_sign = sign;
+        }
+        let crossed_up = matches!((prev, sign), (Some(p), Some(1)) if p <= 0);
+        let crossed_down = matches!((prev, sign), (Some(p), Some(-1)) if p >= 0);
+
+        let host = ctx.host();
+        if !host.open_orders(leg.symbol).is_empty() {
+            return; // an order is still working; decide again on the next candle
+        }
+        let position = host.position(leg.symbol);
+        if position > Decimal::ZERO {
+            let stop_hit =
+                host.entry_price(leg.symbol).is_some_and(|entry| close <= entry * (Decimal::ONE - stop_loss));
+            if stop_hit || crossed_down {
+                let reason = if stop_hit { "stop-loss" } else { "ema crossed below sma" };
+                ctx.signal(leg.symbol, Side::Sell, close, reason);
+                ctx.market(leg.symbol, Side::Sell, position, reason);
+            }
+        } else if crossed_up {
+            ctx.signal(leg.symbol, Side::Buy, close, "ema crossed above sma");
+            ctx.market(leg.symbol, Side::Buy, leg.qty, "ema crossed above sma");
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        let mut w = StateWriter::new(STATE_VERSION);
+        w.u32(self.legs.len() as u32);
+        for leg in &self.legs {
+            w.u32(leg.symbol).u32(leg.sma.period() as u32);
+            let window: Vec<f64> = leg.sma.window().collect();
+            w.u32(window.len() as u32);
+            for x in window {
+                w.f64(x);
+            }
+            let (seen, seed_sum, value) = leg.ema.state();
+            w.u32(leg.ema.period() as u32).u64(seen as u64).f64(seed_sum).opt_f64(value);
+            w.u32(match leg.prev_sign {
+                None => 0,
+                Some(s) => (s + 2) as u32,
+            });
+        }
+        w.finish()
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        let (version, mut r) = StateReader::new(state)?;
+        if version != STATE_VERSION {
+            return Err(format!("unknown snapshot version {version}"));
+        }
+        for _ in 0..r.u32()? {
+            let symbol = r.u32()?;
+            let sma_period = r.u32()? as usize;
+            let mut sma = Sma::new(sma_period);
+            for _ in 0..r.u32()? {
+                sma.update(r.f64()?);
+            }
+            let ema_period = r.u32()? as usize;
+            let ema = Ema::from_state(ema_period, r.u64()? as usize, r.f64()?, r.opt_f64()?);
+            let prev_sign = match r.u32()? {
+                0 => None,
+                s => Some(s as i8 - 2),
+            };
+            // Carry state only where the periods still match the (possibly new) params.
+            if let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == symbol) {
+                if leg.sma.period() == sma_period && leg.ema.period() == ema_period {
+                    leg.sma = sma;
+                    leg.ema = ema;
+                    leg.prev_sign = prev_sign;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+tradehost_sdk::export_strategy!(SmaEma);
+
+#[cfg(test)]
+mod tests;

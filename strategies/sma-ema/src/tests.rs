@@ -1,0 +1,102 @@
+use super::*;
+use tradehost_sdk::testing::MockHost;
+use tradehost_sdk::{Intent, OrderKind, SymbolInfo};
+
+fn ctx(params: &[(&str, &str)]) -> InitContext {
+    InitContext {
+        instance: "t".into(),
+        symbols: vec![SymbolInfo { id: 0, name: "BTCUSDT".into(), base: "BTC".into(), quote: "USDT".into() }],
+        params: Params::new(params.iter().copied()),
+    }
+}
+
+fn candle(close: i64) -> Candle {
+    let c = Decimal::from(close);
+    Candle {
+        symbol: 0,
+        open_time_ms: 0,
+        close_time_ms: 59_999,
+        open: c,
+        high: c,
+        low: c,
+        close: c,
+        volume: Decimal::ONE,
+        quote_volume: c,
+        trades: 1,
+        taker_buy_base: Decimal::ZERO,
+        taker_buy_quote: Decimal::ZERO,
+    }
+}
+
+fn run(s: &mut SmaEma, host: &MockHost, close: i64) -> Vec<Intent> {
+    let mut cx = Ctx::new(host);
+    s.on_candle(&mut cx, &candle(close));
+    cx.take_intents()
+}
+
+fn orders(intents: &[Intent]) -> Vec<(Side, Decimal, String)> {
+    intents
+        .iter()
+        .filter_map(|i| match i {
+            Intent::Place(o) if o.kind == OrderKind::Market => Some((o.side, o.qty, o.tag.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const PARAMS: &[(&str, &str)] =
+    &[("sma_period", "3"), ("ema_period", "2"), ("stop_loss", "0.10"), ("qty.BTCUSDT", "0.001")];
+
+#[test]
+fn buys_on_upward_cross_and_sells_on_downward_cross() {
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let mut host = MockHost::default();
+    // Falling prices: EMA below SMA, no cross, no order.
+    for p in [100, 99, 98, 97] {
+        assert!(orders(&run(&mut s, &host, p)).is_empty(), "no order while falling ({p})");
+    }
+    // A jump takes EMA above SMA: buy the configured size.
+    let out = run(&mut s, &host, 110);
+    assert_eq!(orders(&out), vec![(Side::Buy, Decimal::new(1, 3), "ema crossed above sma".into())]);
+    assert!(out.iter().any(|i| matches!(i, Intent::Signal(sig) if sig.side == Side::Buy)));
+    host.positions.insert(0, Decimal::new(1, 3));
+    host.entry_prices.insert(0, Decimal::from(110));
+    // Still above: hold.
+    assert!(orders(&run(&mut s, &host, 111)).is_empty());
+    // A drop takes EMA below SMA (but not 10 % below entry): sell the whole position.
+    let out = orders(&run(&mut s, &host, 104));
+    assert_eq!(out, vec![(Side::Sell, Decimal::new(1, 3), "ema crossed below sma".into())]);
+}
+
+#[test]
+fn stop_loss_sells_even_without_a_cross() {
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let mut host = MockHost::default();
+    host.positions.insert(0, Decimal::new(2, 3));
+    host.entry_prices.insert(0, Decimal::from(100));
+    assert!(orders(&run(&mut s, &host, 91)).is_empty(), "9 % down: inside a 10 % stop");
+    let out = orders(&run(&mut s, &host, 90));
+    assert_eq!(out, vec![(Side::Sell, Decimal::new(2, 3), "stop-loss".into())]);
+}
+
+#[test]
+fn bad_params_are_named() {
+    let err = SmaEma::init(&ctx(&[("qty.BTCUSDT", "0.001"), ("stop_loss", "1.5")])).unwrap_err();
+    assert!(err.contains("stop_loss") && err.contains("fraction"), "{err}");
+    let err = SmaEma::init(&ctx(&[])).unwrap_err();
+    assert_eq!(err, "missing parameter `qty.BTCUSDT`");
+}
+
+#[test]
+fn snapshot_restore_continues_identically() {
+    let (mut a, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let host = MockHost::default();
+    for p in [100, 99, 98, 97] {
+        run(&mut a, &host, p);
+    }
+    let (mut b, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    b.restore(&a.snapshot()).unwrap();
+    assert_eq!(run(&mut a, &host, 110), run(&mut b, &host, 110));
+    assert_eq!(a.snapshot(), b.snapshot());
+    assert!(b.restore(&[9]).is_err(), "an unknown snapshot version is refused");
+}
