@@ -1,7 +1,7 @@
 # Two commands: `make run` (build everything, start the host) and `make test`.
 WASM_TARGET := wasm32-unknown-unknown
 STRATEGIES  := sma-ema
-FIXTURES    := hostile
+FIXTURES    := hostile future-contract
 WASM_OUT    := target/$(WASM_TARGET)/wasm
 CARGO       ?= cargo
 
@@ -22,6 +22,7 @@ wasm-target:
 # Every strategy and test fixture, as components; strategies are copied to plugins/.
 wasm: wasm-target
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) $(addprefix -p ,$(STRATEGIES) $(FIXTURES))
+	HOSTILE_BUILD=2 $(CARGO) build --profile wasm --target $(WASM_TARGET) -p hostile --target-dir target/fixture-v2
 	@mkdir -p plugins
 	@for s in $(STRATEGIES); do cp $(WASM_OUT)/$$(echo $$s | tr - _).wasm plugins/; done
 	@ls -l plugins/*.wasm

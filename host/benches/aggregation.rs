@@ -1,13 +1,16 @@
 //! Throughput of the one-minute candle aggregator (ticks/s) on a pre-generated synthetic
 //! stream, next to a baseline measured in the same run over the same ticks: a plain loop
 //! that sums the Decimal prices. Report the aggregator as a ratio to that baseline.
+//! A second group measures Binance WebSocket frame parsing (frames/s) on frames from the
+//! recorded session, mixed in the recording's proportions.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use std::hint::black_box;
 use std::sync::{Arc, RwLock};
+use tradehost::market_data::feeds::binance_ws::parse_frame;
 use tradehost::market_data::feeds::synthetic::{SyntheticFeed, default_markets};
-use tradehost::market_data::feeds::{Feed, FeedEvent};
+use tradehost::market_data::feeds::{Feed, FeedEvent, SymbolCache};
 use tradehost::market_data::{Candle, CandleAggregator, Symbols, Tick};
 
 /// Ticks in the pre-generated stream (about 14 hours of two markets at 4 trades/s each).
@@ -89,5 +92,29 @@ fn aggregation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, aggregation);
+/// One frame of each kind from `spot_btcusdt_20240808.gz`.
+const TRADE: &str = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#;
+const BOOK: &str = r#"{"stream":"btcusdt@bookTicker","data":{"u":50093239203,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"2.30520000"}}"#;
+const DEPTH: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17000000","0.00000000"],["56854.58000000","0.00000000"]],"a":[["61837.64000000","1.54698000"],["61839.85000000","0.00000000"],["61839.86000000","0.00000000"]]}}"#;
+
+fn frame_parsing(c: &mut Criterion) {
+    // The recording holds about 3 trades and 1 depth frame per 11 book tickers.
+    let mix: Vec<&str> = [[TRADE; 3].as_slice(), &[BOOK; 11], &[DEPTH; 1]].concat();
+    let frames: Vec<&str> = mix.iter().copied().cycle().take(15_000).collect();
+    let mut symbols = SymbolCache::new(Arc::new(RwLock::new(Symbols::default())));
+    let mut group = c.benchmark_group("binance_ws");
+    group.throughput(Throughput::Elements(frames.len() as u64));
+    group.bench_function(BenchmarkId::new("parse_frame_mix", frames.len()), |b| {
+        b.iter(|| {
+            let mut kept = 0usize;
+            for frame in black_box(&frames) {
+                kept += usize::from(matches!(parse_frame(frame, &mut symbols), Ok(Some(_))));
+            }
+            kept
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, aggregation, frame_parsing);
 criterion_main!(benches);
