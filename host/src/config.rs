@@ -202,7 +202,9 @@ impl PluginsConfig {
             let msg = format!("unsupported version {}, this host reads version {CONFIG_VERSION}", raw.version);
             return Err(ConfigError::new(path, None, Some("version"), msg));
         }
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Absolute, so paths compare equal to what the file watcher reports.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
         let plugin_dir = base.join(raw.host.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins")));
         let mut strategies: Vec<StrategyConfig> = Vec::new();
         for s in raw.strategies {

@@ -71,6 +71,7 @@ pub fn spawn(
                             None => continue,
                         }
                     } else if path.extension().is_some_and(|e| e == "wasm") && path.is_file() {
+                        tracing::info!(path = %path.display(), "plugin file changed; compiling aside");
                         let r = loader.load_file(&path).map_err(|e| e.to_string());
                         if let Err(e) = &r {
                             tracing::warn!(path = %path.display(), error = %e, "plugin build rejected");
@@ -95,6 +96,7 @@ fn load_config(
     env: fn(&str) -> Option<String>,
     last: &mut Option<PluginsConfig>,
 ) -> Option<WatchEvent> {
+    tracing::info!(path = %path.display(), "plugins.toml changed; validating");
     match PluginsConfig::load(path, &env) {
         Ok(cfg) => {
             if last.as_ref() == Some(&cfg) {
