@@ -172,7 +172,8 @@ fn hot_reload(c: &mut Criterion) {
     let (v1, v2) = (read("hostile"), read("hostile-v2"));
     assert_ne!(hex_sha256(&v1), hex_sha256(&v2), "hostile v1 and v2 must differ: run `make wasm`");
     let loader = Loader::new(None).expect("wasm engine");
-    let (m1, m2) = (loader.load_file(&wasm("hostile")).expect("v1"), loader.load_file(&wasm("hostile-v2")).expect("v2"));
+    let (m1, m2) =
+        (loader.load_file(&wasm("hostile")).expect("v1"), loader.load_file(&wasm("hostile-v2")).expect("v2"));
     let m_sma = loader.load_file(&wasm("sma_ema")).expect("sma_ema");
     let cache_dir = tempfile::tempdir().expect("temp dir");
     Loader::new(Some(cache_dir.path().to_path_buf())).and_then(|l| l.load_file(&wasm("hostile"))).expect("warm cache");
@@ -186,7 +187,9 @@ fn hot_reload(c: &mut Criterion) {
     let mut times: [Vec<f64>; 8] = Default::default();
     let [t_cold, t_cold_sma, t_disk, t_mem, t_swap, t_swap_sma, t_w_cached, t_w_new] = &mut times;
 
-    for (name, build, record) in [("load_cold_compile_hostile", "hostile", t_cold), ("load_cold_compile_sma_ema", "sma_ema", t_cold_sma)] {
+    for (name, build, record) in
+        [("load_cold_compile_hostile", "hostile", t_cold), ("load_cold_compile_sma_ema", "sma_ema", t_cold_sma)]
+    {
         let path = wasm(build);
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {

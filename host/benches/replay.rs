@@ -235,7 +235,9 @@ fn replay(c: &mut Criterion) {
         })
     });
     group.bench_function("core_preparsed", |b| {
-        b.iter_custom(|iters| timed(iters, t_pre, || setup.core(fresh(&table)), |core| drive(core, events.iter().copied())))
+        b.iter_custom(|iters| {
+            timed(iters, t_pre, || setup.core(fresh(&table)), |core| drive(core, events.iter().copied()))
+        })
     });
     group.bench_function("core_gunzip_parse", |b| {
         b.iter_custom(|iters| {

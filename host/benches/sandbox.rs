@@ -124,7 +124,7 @@ fn sandboxed(loader: &Loader) -> PluginInstance {
 }
 
 fn call(inst: &mut PluginInstance, c: &wit::Candle) -> Vec<wit::Intent> {
-    let c = c.clone();
+    let c = *c;
     match inst.invoke(move |api, st| api.tradehost_strategy_guest().call_on_candle(st, c)) {
         Some(intents) => intents,
         None => panic!("sandboxed call failed: {:?}", inst.stats.last_error),

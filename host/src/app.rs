@@ -224,13 +224,13 @@ fn spawn_feed(
             while !stop.load(Ordering::Relaxed) {
                 match feed.next_event() {
                     Ok(Some(ev)) => {
-                        if let Some(t) = ev.time_ms().filter(|_| speed > 0.0) {
-                            if let Some(wait) = pacer.delay(t, std::time::Instant::now()) {
-                                if !send(&mut batch) {
-                                    return;
-                                }
-                                std::thread::sleep(wait);
+                        if let Some(t) = ev.time_ms().filter(|_| speed > 0.0)
+                            && let Some(wait) = pacer.delay(t, std::time::Instant::now())
+                        {
+                            if !send(&mut batch) {
+                                return;
                             }
+                            std::thread::sleep(wait);
                         }
                         batch.push(ev);
                         if batch.len() >= BATCH && !send(&mut batch) {

@@ -21,9 +21,8 @@ fn wasm(name: &str) -> PathBuf {
 }
 
 fn instance(module: &str, extra: &str) -> PluginInstance {
-    let toml = format!(
-        "version = 1\n[[strategy]]\nid = \"t\"\nmodule = \"{module}\"\nsymbols = [\"BTCUSDT\"]\n{extra}"
-    );
+    let toml =
+        format!("version = 1\n[[strategy]]\nid = \"t\"\nmodule = \"{module}\"\nsymbols = [\"BTCUSDT\"]\n{extra}");
     let cfg = PluginsConfig::parse(&toml, Path::new("/p/plugins.toml"), &|_| None).unwrap();
     let symbols = vec![(SymbolId(0), SymbolInfo::parse("BTCUSDT").unwrap())];
     PluginInstance::new(cfg.strategies[0].clone(), symbols, Vec::new())
@@ -81,7 +80,11 @@ fn each_failure_mode_is_stopped_and_named() {
     let hostile = load(&loader, "hostile");
     let cases = [
         ("mode = \"loop\"", "[strategy.limits]\nfuel = 1000000", "out of fuel (limit 1000000 per call)"),
-        ("mode = \"loop\"", "[strategy.limits]\nfuel = 100000000000\ndeadline_ms = 20", "deadline exceeded (20 ms per call)"),
+        (
+            "mode = \"loop\"",
+            "[strategy.limits]\nfuel = 100000000000\ndeadline_ms = 20",
+            "deadline exceeded (20 ms per call)",
+        ),
         ("mode = \"oom\"", "[strategy.limits]\nmemory_mb = 8", "memory limit exceeded (8 MiB)"),
         ("mode = \"panic\"", "", "hostile strategy panicked on purpose at candle 1"),
     ];

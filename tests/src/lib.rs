@@ -1,7 +1,7 @@
 //! Helpers for black-box tests: start the real `tradehost` binary on port 0 in a
 //! scratch directory, talk to it over HTTP and WebSocket, and stop or kill it.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,10 @@ impl Host {
             }
         });
         let line = rx.recv_timeout(Duration::from_secs(120)).map_err(|_| {
-            anyhow::anyhow!("host did not report its ports; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            anyhow::anyhow!(
+                "host did not report its ports; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
         })?;
         let field = |name: &str| {
             line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string).context("bad listening line")

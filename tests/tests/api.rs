@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::time::Duration;
-use tradehost_tests::{sma_ema_config, wasm, Host, Setup};
+use tradehost_tests::{Host, Setup, sma_ema_config, wasm};
 
 const KEY: &str = "test-key-123";
 
@@ -37,7 +37,8 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     let mut first_candle: Option<Value> = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !(kinds.contains("candle") && kinds.contains("signal") && kinds.contains("trade")) {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.expect("WS messages within 60 s").unwrap().unwrap();
+        let msg =
+            tokio::time::timeout_at(deadline, ws.next()).await.expect("WS messages within 60 s").unwrap().unwrap();
         let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
         let kind = v["type"].as_str().unwrap().to_string();
         if kind == "candle" && first_candle.is_none() {
@@ -125,7 +126,9 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     }
 
     // Bad input: each answer names the problem.
-    let cases: Vec<(&str, &str, Option<&str>, Option<&str>, u16, &str)> = vec![
+    // method, path, API key, body, expected status, expected words in the error
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("GET", "/candles/DOGEUSDT", None, None, 404, "unknown symbol `DOGEUSDT`"),
         ("GET", "/candles/NOT-A-SYMBOL!", None, None, 400, "is not a symbol like BTCUSDT"),
         ("GET", "/positions/XRPUSDT", None, None, 404, "unknown symbol `XRPUSDT`"),
@@ -137,7 +140,14 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
         ("DELETE", "/symbols/SOLUSDT", Some(KEY), None, 404, "unknown symbol `SOLUSDT`"),
         ("POST", "/plugins/sma-ema-a", None, Some("{}"), 401, "missing API key"),
         ("POST", "/plugins/sma-ema-a", Some(KEY), Some("{not json"), 400, "invalid JSON body"),
-        ("POST", "/plugins/sma-ema-a", Some(KEY), Some(r#"{"action":"explode"}"#), 400, "action must be enable, disable or reload, got `explode`"),
+        (
+            "POST",
+            "/plugins/sma-ema-a",
+            Some(KEY),
+            Some(r#"{"action":"explode"}"#),
+            400,
+            "action must be enable, disable or reload, got `explode`",
+        ),
         ("POST", "/plugins/nobody", Some(KEY), Some(r#"{"action":"disable"}"#), 404, "unknown strategy `nobody`"),
     ];
     for (method, path, key, body, status, msg) in cases {

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::Path;
-use tradehost_tests::{recording, sma_ema_config, wasm, Host, Setup};
+use tradehost_tests::{Host, Setup, recording, sma_ema_config, wasm};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Trade {
@@ -27,7 +27,9 @@ fn d(s: String) -> Decimal {
 
 fn trades_in(db: &Path) -> Vec<Trade> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut st = conn.prepare("SELECT id, order_id, instance, symbol, side, price, qty, fee, time FROM fills ORDER BY id").unwrap();
+    let mut st = conn
+        .prepare("SELECT id, order_id, instance, symbol, side, price, qty, fee, time FROM fills ORDER BY id")
+        .unwrap();
     st.query_map([], |r| {
         Ok(Trade {
             id: r.get(0)?,
@@ -58,18 +60,25 @@ fn assert_consistent(db: &Path) -> Vec<Trade> {
     let mut qty: BTreeMap<(String, String), Decimal> = BTreeMap::new();
     let mut usdt: BTreeMap<String, Decimal> = BTreeMap::new();
     for t in &trades {
-        let (sign, cash) = if t.side == "BUY" { (Decimal::ONE, -(t.price * t.qty) - t.fee) } else { (-Decimal::ONE, t.price * t.qty - t.fee) };
+        let (sign, cash) = if t.side == "BUY" {
+            (Decimal::ONE, -(t.price * t.qty) - t.fee)
+        } else {
+            (-Decimal::ONE, t.price * t.qty - t.fee)
+        };
         *qty.entry((t.strategy.clone(), t.symbol.clone())).or_default() += sign * t.qty;
         *usdt.entry(t.strategy.clone()).or_insert(Decimal::from(10_000)) += cash;
     }
     let mut st = conn.prepare("SELECT instance, symbol, qty FROM positions").unwrap();
-    let stored: Vec<(String, String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let stored: Vec<(String, String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
     for (inst, sym, q) in stored {
         let want = qty.get(&(inst.clone(), sym.clone())).copied().unwrap_or_default();
         assert_eq!(d(q), want, "position {inst}/{sym} equals its fills");
     }
     for (inst, want) in usdt {
-        let have: String = conn.query_row("SELECT amount FROM balances WHERE instance = ?1 AND asset = 'USDT'", [&inst], |r| r.get(0)).unwrap();
+        let have: String = conn
+            .query_row("SELECT amount FROM balances WHERE instance = ?1 AND asset = 'USDT'", [&inst], |r| r.get(0))
+            .unwrap();
         assert_eq!(d(have), want, "USDT balance of {inst} equals its fills");
     }
     trades
@@ -115,10 +124,17 @@ async fn kill_9_mid_replay_loses_nothing_committed() {
     let positions = host.json("/positions").await.unwrap();
     for (inst, sym, q) in &positions_before {
         let p = positions.as_array().unwrap().iter().find(|p| p["strategy"] == *inst && p["symbol"] == *sym);
-        assert_eq!(p.map(|p| p["qty"].as_str().unwrap().parse::<Decimal>().unwrap()), Some(d(q.clone())), "{inst}/{sym} resumed");
+        assert_eq!(
+            p.map(|p| p["qty"].as_str().unwrap().parse::<Decimal>().unwrap()),
+            Some(d(q.clone())),
+            "{inst}/{sym} resumed"
+        );
     }
     let health = host.wait_for("/health", 120, |h| h["feed_ended"] == true).await.unwrap();
-    assert!(health["resumed_skipped"].as_u64().unwrap() > 0, "events before the cursor are not replayed twice: {health}");
+    assert!(
+        health["resumed_skipped"].as_u64().unwrap() > 0,
+        "events before the cursor are not replayed twice: {health}"
+    );
     assert!(host.stop().unwrap().success());
 
     let after = assert_consistent(&db);

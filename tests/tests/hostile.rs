@@ -2,7 +2,7 @@
 //! the host keeps serving and the good strategy keeps trading.
 
 use serde_json::Value;
-use tradehost_tests::{wasm, Host, Setup};
+use tradehost_tests::{Host, Setup, wasm};
 
 const CONFIG: &str = r#"
 version = 1

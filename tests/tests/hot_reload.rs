@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::path::Path;
-use tradehost_tests::{wasm, Host, Setup};
+use tradehost_tests::{Host, Setup, wasm};
 
 const ONE: &str = r#"
 version = 1
@@ -63,7 +63,10 @@ async fn reload_module_and_config_while_events_flow() {
     let p = plugin(&list, "counter").unwrap();
     assert_ne!(p["hash"], old_hash);
     assert_eq!(p["state"], "running");
-    let sigs = host.wait_for("/signals?limit=10000", 60, |s| signals_of(s, "counter").iter().filter(|x| x.0 == 2).count() >= 3).await.unwrap();
+    let sigs = host
+        .wait_for("/signals?limit=10000", 60, |s| signals_of(s, "counter").iter().filter(|x| x.0 == 2).count() >= 3)
+        .await
+        .unwrap();
     let seq = signals_of(&sigs, "counter");
     for (i, pair) in seq.windows(2).enumerate() {
         assert_eq!(pair[1].1, pair[0].1 + 1, "candle count carried across the reload without a gap at {i}: {seq:?}");
@@ -74,7 +77,9 @@ async fn reload_module_and_config_while_events_flow() {
     assert_eq!(seq.last().unwrap().0, 2);
 
     // 2. A new variant in plugins.toml starts while the old one keeps running.
-    let two = format!("{ONE}\n[[strategy]]\nid = \"counter-2\"\nmodule = \"counter.wasm\"\nsymbols = [\"ETHUSDT\"]\nparams = {{ mode = \"ok\" }}\n");
+    let two = format!(
+        "{ONE}\n[[strategy]]\nid = \"counter-2\"\nmodule = \"counter.wasm\"\nsymbols = [\"ETHUSDT\"]\nparams = {{ mode = \"ok\" }}\n"
+    );
     replace(&dir.path().join("plugins.toml"), two.as_bytes());
     host.wait_for("/signals?limit=10000", 60, |s| signals_of(s, "counter-2").len() >= 2).await.unwrap();
     let list = host.json("/plugins").await.unwrap();
@@ -86,7 +91,9 @@ async fn reload_module_and_config_while_events_flow() {
     replace(&module, b"this is not a component");
     let list = host
         .wait_for("/plugins", 60, |l| {
-            plugin(l, "counter").unwrap()["last_error"].as_str().is_some_and(|e| e.contains("reload failed, old version keeps running"))
+            plugin(l, "counter").unwrap()["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("reload failed, old version keeps running"))
         })
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use tradehost_tests::{recording, sma_ema_config, wasm, Host, Setup};
+use tradehost_tests::{Host, Setup, recording, sma_ema_config, wasm};
 
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Expected {
@@ -41,7 +41,12 @@ fn expected_candles() -> BTreeMap<(String, i64), Expected> {
                 let p: Decimal = d["p"].as_str().unwrap().parse().unwrap();
                 let q: Decimal = d["q"].as_str().unwrap().parse().unwrap();
                 let minute = d["T"].as_i64().unwrap() / 60_000 * 60_000;
-                let c = minutes.entry(minute).or_insert_with(|| Expected { open: p, high: p, low: p, ..Default::default() });
+                let c = minutes.entry(minute).or_insert_with(|| Expected {
+                    open: p,
+                    high: p,
+                    low: p,
+                    ..Default::default()
+                });
                 c.high = c.high.max(p);
                 c.low = c.low.min(p);
                 c.close = p;
@@ -97,7 +102,11 @@ async fn replayed_candles_equal_independent_ones_and_replays_are_deterministic()
     assert_eq!(expected.len(), 20, "ten complete minutes per symbol");
     let first = tempfile::tempdir().unwrap();
     let (health, candles, signals, trades) = replay(first.path()).await;
-    assert_eq!(health["events"], 34_419 + 131_932 + 12_965, "every trade, book ticker and clock event handled: {health}");
+    assert_eq!(
+        health["events"],
+        34_419 + 131_932 + 12_965,
+        "every trade, book ticker and clock event handled: {health}"
+    );
 
     let candles = candles.as_array().unwrap();
     assert_eq!(candles.len(), expected.len(), "{candles:?}");

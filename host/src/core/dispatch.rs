@@ -117,7 +117,6 @@ impl Core {
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
             if inst.is_running() && inst.trades(c.symbol) {
-                let wc = wc.clone();
                 self.deliver(
                     i,
                     Box::new(move |api, st| api.tradehost_strategy_guest().call_on_candle(st, wc)),
@@ -236,10 +235,10 @@ impl Core {
     fn place(&mut self, idx: usize, mut order: Order, depth: u8) {
         self.stats.orders += 1;
         let mut fills = Vec::new();
-        if order.status != OrderStatus::Rejected {
-            if let Some(info) = self.info(order.symbol).cloned() {
-                fills = self.venue.submit(&mut order, &info);
-            }
+        if order.status != OrderStatus::Rejected
+            && let Some(info) = self.info(order.symbol).cloned()
+        {
+            fills = self.venue.submit(&mut order, &info);
         }
         let _ = idx;
         self.record_order_result(order, fills, depth);

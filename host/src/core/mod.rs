@@ -203,11 +203,11 @@ impl Core {
             FeedEvent::Candle(c) => Some(c.close_time_ms),
             _ => None,
         };
-        if let (Some(t), Some(after)) = (time, self.settings.resume_after_ms) {
-            if t <= after {
-                self.stats.resumed_skipped += 1;
-                return;
-            }
+        if let (Some(t), Some(after)) = (time, self.settings.resume_after_ms)
+            && t <= after
+        {
+            self.stats.resumed_skipped += 1;
+            return;
         }
         self.stats.events += 1;
         match event {

@@ -90,7 +90,8 @@ impl Account {
         let notional = fill.price * fill.qty;
         let pos = self.positions.entry(fill.symbol).or_default();
         pos.fees += fill.fee;
-        let realized = match fill.side {
+
+        match fill.side {
             Side::Buy => {
                 let new_qty = pos.qty + fill.qty;
                 if !new_qty.is_zero() {
@@ -112,8 +113,7 @@ impl Account {
                 *self.balances.entry(info.base.clone()).or_default() -= fill.qty;
                 pnl
             }
-        };
-        realized
+        }
     }
 }
 

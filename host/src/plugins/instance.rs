@@ -154,10 +154,10 @@ impl PluginInstance {
 
     /// Take the live state out of the running sandbox (for a reload).
     pub fn take_snapshot(&mut self) -> Vec<u8> {
-        if self.is_running() {
-            if let Some(bytes) = self.invoke(|api, store| api.tradehost_strategy_guest().call_snapshot(store)) {
-                self.snapshot = bytes;
-            }
+        if self.is_running()
+            && let Some(bytes) = self.invoke(|api, store| api.tradehost_strategy_guest().call_snapshot(store))
+        {
+            self.snapshot = bytes;
         }
         self.snapshot.clone()
     }

@@ -88,10 +88,10 @@ impl Loader {
     pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Arc<LoadedModule>, PluginError> {
         let started = Instant::now();
         let hash = hex(&Sha256::digest(bytes));
-        if let Some(m) = self.loaded.lock().ok().and_then(|l| l.get(&hash).cloned()) {
-            if m.path == path {
-                return Ok(m);
-            }
+        if let Some(m) = self.loaded.lock().ok().and_then(|l| l.get(&hash).cloned())
+            && m.path == path
+        {
+            return Ok(m);
         }
         let component = self.compile_cached(path, &hash, bytes)?;
         let contract_version = check_contract(&self.engine, &component, path)?;
@@ -117,10 +117,10 @@ impl Loader {
 
     fn compile_cached(&self, path: &Path, hash: &str, bytes: &[u8]) -> Result<Component, PluginError> {
         let cached = self.cache_dir.as_ref().map(|d| d.join(format!("{hash}-wasmtime{}.cwasm", wasmtime_version())));
-        if let Some(file) = &cached {
-            if let Some(c) = load_artefact(&self.engine, file) {
-                return Ok(c);
-            }
+        if let Some(file) = &cached
+            && let Some(c) = load_artefact(&self.engine, file)
+        {
+            return Ok(c);
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginError::Compile { path: path.into(), reason: format!("{e:#}") })?;

@@ -134,12 +134,14 @@ impl Strategy for SmaEma {
                 s => Some(s as i8 - 2),
             };
             // Carry state only where the periods still match the (possibly new) params.
-            if let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == symbol) {
-                if leg.sma.period() == sma_period && leg.ema.period() == ema_period {
-                    leg.sma = sma;
-                    leg.ema = ema;
-                    leg.prev_sign = prev_sign;
-                }
+            if let Some(leg) = self
+                .legs
+                .iter_mut()
+                .find(|l| l.symbol == symbol && l.sma.period() == sma_period && l.ema.period() == ema_period)
+            {
+                leg.sma = sma;
+                leg.ema = ema;
+                leg.prev_sign = prev_sign;
             }
         }
         Ok(())

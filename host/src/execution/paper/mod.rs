@@ -95,10 +95,10 @@ impl Venue for PaperVenue {
             }
             OrderKind::Limit(_) | OrderKind::StopMarket(_) => {
                 // A marketable limit fills now at the last price (never worse than its limit).
-                if let (OrderKind::Limit(_), Some(p)) = (order.kind, last) {
-                    if reached(order, p).is_some() {
-                        return self.execute(order, info, p, order.time_ms).into_iter().collect();
-                    }
+                if let (OrderKind::Limit(_), Some(p)) = (order.kind, last)
+                    && reached(order, p).is_some()
+                {
+                    return self.execute(order, info, p, order.time_ms).into_iter().collect();
                 }
                 order.status = OrderStatus::New;
                 self.resting.push(order.clone());
