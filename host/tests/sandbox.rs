@@ -179,3 +179,25 @@ fn sma_ema_component_trades_like_its_native_build() {
         .collect();
     assert_eq!(orders, vec![(wit::Side::Buy, "ema crossed above sma".to_string())]);
 }
+
+#[test]
+fn compiled_artefacts_are_cached_by_content_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Loader::new(Some(dir.path().into())).unwrap();
+    let a = first.load_file(&wasm("sma_ema")).unwrap();
+    assert_eq!(first.counters(), (1, 0), "compiled once");
+    assert!(dir.path().join(format!("{}-wasmtime48.0.8.cwasm", a.hash)).is_file());
+    first.load_file(&wasm("sma_ema")).unwrap();
+    assert_eq!(first.counters(), (1, 0), "same bytes again: served from memory");
+
+    // A restarted host (a new loader on the same directory) does not recompile.
+    let second = Loader::new(Some(dir.path().into())).unwrap();
+    let b = second.load_file(&wasm("sma_ema")).unwrap();
+    assert_eq!((b.hash.as_str(), second.counters()), (a.hash.as_str(), (0, 1)));
+
+    // A damaged artefact is ignored and rebuilt, never trusted.
+    std::fs::write(dir.path().join(format!("{}-wasmtime48.0.8.cwasm", a.hash)), b"garbage").unwrap();
+    let third = Loader::new(Some(dir.path().into())).unwrap();
+    third.load_file(&wasm("sma_ema")).unwrap();
+    assert_eq!(third.counters(), (1, 0));
+}

@@ -125,8 +125,18 @@ pub trait Strategy: Sized {
 
 /// Register a [`Strategy`] as this component's export.
 ///
-/// ```ignore
-/// tradehost_sdk::export_strategy!(MyStrategy);
+/// ```
+/// use tradehost_sdk::{InitContext, Strategy, Subscriptions};
+///
+/// struct Idle;
+///
+/// impl Strategy for Idle {
+///     fn init(_ctx: &InitContext) -> Result<(Self, Subscriptions), String> {
+///         Ok((Idle, Subscriptions::default()))
+///     }
+/// }
+///
+/// tradehost_sdk::export_strategy!(Idle);
 /// ```
 ///
 /// On non-wasm targets this expands to nothing, so the crate also builds natively.

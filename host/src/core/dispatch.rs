@@ -27,11 +27,7 @@ impl Core {
         }
         self.last_prices[idx] = Some(t.price);
         self.ticks.push(t);
-        if let Some(info) = self.info(t.symbol).cloned() {
-            for (order, fill) in self.venue.on_tick(&t, &info) {
-                self.record_order_result(order, fill.into_iter().collect(), 0);
-            }
-        }
+        self.venue_tick(&t);
         let mut closed = Vec::new();
         self.aggregator.on_tick(&t, &mut closed);
         for c in closed {
@@ -74,12 +70,20 @@ impl Core {
             self.last_prices.resize(idx + 1, None);
         }
         self.last_prices[idx] = Some(c.close);
-        if let Some(info) = self.info(c.symbol).cloned() {
-            for (order, fill) in self.venue.on_tick(&tick, &info) {
-                self.record_order_result(order, fill.into_iter().collect(), 0);
-            }
-        }
+        self.venue_tick(&tick);
         self.on_candle(c);
+    }
+
+    /// Let the venue see a trade (resting orders it reaches execute). The per-tick path
+    /// borrows the symbol info; nothing is cloned unless an order changed.
+    fn venue_tick(&mut self, t: &Tick) {
+        if t.symbol.0 as usize >= self.infos.len() {
+            self.refresh_infos();
+        }
+        let Some(info) = self.infos.get(t.symbol.0 as usize) else { return };
+        for (order, fill) in self.venue.on_tick(t, info) {
+            self.record_order_result(order, fill.into_iter().collect(), 0);
+        }
     }
 
     /// Move event time forward: restarts and timers that are due.
@@ -167,7 +171,7 @@ impl Core {
                 wit::Intent::Signal(s) => self.on_signal(idx, s),
                 wit::Intent::Place(req) => {
                     let order = self.build_order(idx, &req);
-                    self.place(idx, order, depth);
+                    self.place(order, depth);
                 }
                 wit::Intent::Cancel(order_id) => {
                     let id = self.plugins.instances()[idx].id().to_string();
@@ -232,7 +236,7 @@ impl Core {
         order
     }
 
-    fn place(&mut self, idx: usize, mut order: Order, depth: u8) {
+    fn place(&mut self, mut order: Order, depth: u8) {
         self.stats.orders += 1;
         let mut fills = Vec::new();
         if order.status != OrderStatus::Rejected
@@ -240,7 +244,6 @@ impl Core {
         {
             fills = self.venue.submit(&mut order, &info);
         }
-        let _ = idx;
         self.record_order_result(order, fills, depth);
     }
 

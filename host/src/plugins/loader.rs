@@ -6,6 +6,7 @@ use super::bindings::{CONTRACT_PACKAGE, CONTRACT_VERSION, HostState, StrategyPre
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -43,6 +44,16 @@ pub struct Loader {
     linker: Arc<Linker<HostState>>,
     cache_dir: Option<PathBuf>,
     loaded: Arc<Mutex<HashMap<String, Arc<LoadedModule>>>>,
+    counters: Arc<Counters>,
+}
+
+/// How modules were obtained: compiled, or loaded from the on-disk artefact cache.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Components compiled with cranelift.
+    pub compiled: AtomicU64,
+    /// Components loaded from a cached artefact.
+    pub cache_hits: AtomicU64,
 }
 
 impl Loader {
@@ -70,7 +81,18 @@ impl Loader {
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir).map_err(|e| PluginError::Io { path: dir.clone(), reason: e.to_string() })?;
         }
-        Ok(Loader { engine, linker: Arc::new(linker), cache_dir, loaded: Default::default() })
+        Ok(Loader {
+            engine,
+            linker: Arc::new(linker),
+            cache_dir,
+            loaded: Default::default(),
+            counters: Default::default(),
+        })
+    }
+
+    /// How many modules were compiled and how many came from the artefact cache.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.counters.compiled.load(Ordering::Relaxed), self.counters.cache_hits.load(Ordering::Relaxed))
     }
 
     /// The shared engine.
@@ -120,13 +142,15 @@ impl Loader {
         if let Some(file) = &cached
             && let Some(c) = load_artefact(&self.engine, file)
         {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(c);
         }
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| PluginError::Compile { path: path.into(), reason: format!("{e:#}") })?;
+        self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         if let (Some(file), Ok(serialized)) = (&cached, component.serialize()) {
             // A failed cache write only costs a recompile next time.
-            let tmp = file.with_extension("tmp");
+            let tmp = file.with_extension(format!("{}.tmp", std::process::id()));
             if std::fs::write(&tmp, serialized).and_then(|_| std::fs::rename(&tmp, file)).is_err() {
                 tracing::warn!(path = %file.display(), "could not write compiled artefact cache");
             }
@@ -145,12 +169,15 @@ fn load_artefact(engine: &Engine, file: &Path) -> Option<Component> {
     if !file.is_file() {
         return None;
     }
-    // SAFETY: the file lives in the host's private cache directory, is named by the
-    // SHA-256 of the source component and the wasmtime version, and was produced by
-    // `Component::serialize` of this same engine configuration (written to a temp file
-    // and renamed, so never half-written). wasmtime additionally checks the header and
-    // engine compatibility and returns an error on mismatch.
-    match unsafe { Component::deserialize_file(engine, file) } {
+    // Read into memory rather than mmap the file: a file truncated by another process
+    // while mapped would fault (SIGBUS) instead of failing cleanly.
+    let bytes = std::fs::read(file).ok()?;
+    // SAFETY: the bytes come from the host's private cache directory, from a file named
+    // by the SHA-256 of the source component and the wasmtime version and produced by
+    // `Component::serialize` with this engine configuration (written to a temp file and
+    // renamed, so never half-written). wasmtime also checks the header and the engine's
+    // compatibility and returns an error on mismatch, which means "recompile".
+    match unsafe { Component::deserialize(engine, &bytes) } {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::warn!(path = %file.display(), error = %e, "ignoring unusable cached artefact");
