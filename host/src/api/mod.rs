@@ -8,6 +8,7 @@
 //! | `error.rs` | `ApiError`, the one error response |
 
 pub mod error;
+pub mod rate_limit;
 pub mod routes;
 pub mod ws;
 
