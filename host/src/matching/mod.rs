@@ -1,0 +1,1 @@
+//! The paper exchange: order books, matching, order types, wallets (in progress).
