@@ -117,6 +117,10 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     let orders = host.json("/orders").await.unwrap();
     assert!(orders.as_array().unwrap().iter().all(|o| o["status"] == "FILLED"), "{orders}");
 
+    let metrics = reqwest::get(format!("{}/metrics", host.rest)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("# TYPE tradehost_candles_total counter"), "{metrics}");
+    assert!(metrics.contains("tradehost_strategy_running{strategy=\"sma-ema-a\"} 1"), "{metrics}");
+
     let docs = reqwest::get(format!("{}/docs/", host.rest)).await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"), "Swagger UI served from the binary");

@@ -90,6 +90,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         routes::orders,
         routes::plugins,
         routes::plugin_action,
+        routes::metrics,
         ws::ws
     ),
     components(schemas(
@@ -124,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders", get(routes::orders))
         .route("/plugins", get(routes::plugins))
         .route("/plugins/{id}", post(routes::plugin_action))
+        .route("/metrics", get(routes::metrics))
         .route("/ws", get(ws::ws))
         .fallback(routes::not_found)
         .with_state(state)

@@ -233,6 +233,41 @@ pub async fn plugin_action(
     Ok(Json(json!({ "strategy": who, "messages": messages })))
 }
 
+/// Prometheus text exposition of the host's counters and per-strategy call statistics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let (health, plugins) = s.ask(|c| (c.health(), c.plugin_views())).await?;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: String| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    };
+    gauge("tradehost_events_total", "Market events handled.", health.events.to_string());
+    gauge("tradehost_candles_total", "Candles closed.", health.candles.to_string());
+    gauge("tradehost_orders_total", "Orders placed by strategies.", health.orders.to_string());
+    gauge("tradehost_fills_total", "Fills.", health.fills.to_string());
+    gauge("tradehost_event_time_ms", "Event time of the last event.", health.event_time_ms.to_string());
+    for (name, help) in [
+        ("tradehost_strategy_calls_total", "Calls into a strategy."),
+        ("tradehost_strategy_traps_total", "Calls that trapped."),
+        ("tradehost_strategy_restarts_total", "Restarts after failures."),
+        ("tradehost_strategy_running", "1 while the strategy receives events."),
+        ("tradehost_strategy_mean_call_seconds", "Mean time per call."),
+    ] {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for p in &plugins {
+            let v = match name {
+                "tradehost_strategy_calls_total" => p.calls.to_string(),
+                "tradehost_strategy_traps_total" => p.traps.to_string(),
+                "tradehost_strategy_restarts_total" => p.restarts.to_string(),
+                "tradehost_strategy_running" => u8::from(p.state == "running").to_string(),
+                _ => format!("{:.9}", p.mean_call_us / 1e6),
+            };
+            out.push_str(&format!("{name}{{strategy=\"{}\"}} {v}\n", p.id));
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
 /// Unknown paths get a JSON 404 too.
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("no endpoint at {}; see /docs", uri.path()))

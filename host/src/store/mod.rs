@@ -65,6 +65,8 @@ pub struct Batch {
     pub accounts: Vec<(String, Account)>,
     /// Strategy snapshots: instance, module hash, bytes.
     pub snapshots: Vec<(String, String, Vec<u8>)>,
+    /// Matching-engine commands, serialised, in the order they were applied.
+    pub journal: Vec<String>,
     /// Event time processed up to (for resuming a replay).
     pub cursor_ms: Option<i64>,
 }
@@ -78,6 +80,7 @@ impl Batch {
             && self.fills.is_empty()
             && self.accounts.is_empty()
             && self.snapshots.is_empty()
+            && self.journal.is_empty()
     }
 }
 
@@ -184,11 +187,28 @@ impl Store {
             tx.prepare_cached("INSERT OR REPLACE INTO snapshots VALUES (?1,?2,?3)")?
                 .execute(params![instance, hash, bytes])?;
         }
+        for command in &batch.journal {
+            tx.prepare_cached("INSERT INTO journal (command) VALUES (?1)")?.execute([command])?;
+        }
         if let Some(c) = batch.cursor_ms {
             tx.prepare_cached("INSERT OR REPLACE INTO meta VALUES ('cursor_ms', ?1)")?.execute([c.to_string()])?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Every journaled matching-engine command, in order (the recovery path: replaying
+    /// them from an empty engine rebuilds its state).
+    pub fn journal<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare("SELECT command FROM journal ORDER BY seq")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row?;
+            let cmd = serde_json::from_str(&text).map_err(|_| StoreError::Corrupt { table: "journal", column: "command", value: text })?;
+            out.push(cmd);
+        }
+        Ok(out)
     }
 
     /// The event time a previous run processed up to.

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     instance TEXT PRIMARY KEY, module_hash TEXT NOT NULL, state BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, command TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS fills_by_instance ON fills (instance, id);
 ";
 

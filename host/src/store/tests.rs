@@ -44,6 +44,7 @@ fn batch_round_trips_through_a_file() {
         fills: vec![fill],
         accounts: vec![("a".into(), acc.clone())],
         snapshots: vec![("a".into(), "h".into(), vec![1, 2, 3])],
+        journal: vec!["[1,\"a\"]".into(), "[2,\"b\"]".into()],
         cursor_ms: Some(43),
         ..Default::default()
     };
@@ -63,4 +64,6 @@ fn batch_round_trips_through_a_file() {
     let trades = store.trades(Some("a"), None, 10).unwrap();
     assert_eq!((trades[0].price, trades[0].fee, trades[0].order_id), (d("60000"), d("0.06"), 7));
     assert!(store.trades(Some("b"), None, 10).unwrap().is_empty());
+    let journal: Vec<(u32, String)> = store.journal().unwrap();
+    assert_eq!(journal, vec![(1, "a".to_string()), (2, "b".to_string())], "journal replays in order");
 }
