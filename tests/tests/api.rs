@@ -36,7 +36,8 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     let mut kinds = std::collections::BTreeSet::new();
     let mut first_candle: Option<Value> = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !(kinds.contains("candle") && kinds.contains("signal") && kinds.contains("trade")) {
+    let wanted = ["candle", "signal", "trade", "order", "strategy_metrics"];
+    while !wanted.iter().all(|k| kinds.contains(*k)) {
         let msg =
             tokio::time::timeout_at(deadline, ws.next()).await.expect("WS messages within 60 s").unwrap().unwrap();
         let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
@@ -89,6 +90,25 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("trades.json"));
     let exported: Value = r.json().await.unwrap();
     assert!(exported.as_array().unwrap().len() >= trades.len());
+
+    // Live comparison of the variants: one row each; every SELL of this strategy closes
+    // its whole position, so round trips = sells (give or take one fill in flight).
+    let compare = host.json("/api/strategies/compare").await.unwrap();
+    let rows = compare.as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["strategy"].as_str().unwrap()).collect::<Vec<_>>(), ["sma-ema-a", "sma-ema-b"]);
+    let sells_a = host
+        .json("/trades?strategy=sma-ema-a")
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["side"] == "SELL")
+        .count() as u64;
+    let trips_a = rows[0]["metrics"]["trades"].as_u64().unwrap();
+    assert!(trips_a.abs_diff(sells_a) <= 1, "round trips {trips_a} vs sells {sells_a}");
+    assert!(rows[0]["equity"].as_f64().unwrap() > 9_000.0, "{compare}");
+    assert!(rows[0]["metrics"]["fees"].as_f64().unwrap() > 0.0);
 
     let positions = host.json("/positions").await.unwrap();
     let strategies: Vec<&str> = positions.as_array().unwrap().iter().map(|p| p["strategy"].as_str().unwrap()).collect();

@@ -91,6 +91,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         routes::plugins,
         routes::plugin_action,
         routes::metrics,
+        routes::compare,
         ws::ws
     ),
     components(schemas(
@@ -102,6 +103,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         crate::store::TradeRow,
         crate::store::SignalRow,
         crate::store::OrderRow,
+        crate::core::VariantMetrics,
+        crate::backtest::Metrics,
         routes::PluginAction
     ))
 )]
@@ -126,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins", get(routes::plugins))
         .route("/plugins/{id}", post(routes::plugin_action))
         .route("/metrics", get(routes::metrics))
+        .route("/api/strategies/compare", get(routes::compare))
         .route("/ws", get(ws::ws))
         .fallback(routes::not_found)
         .with_state(state)

@@ -233,6 +233,14 @@ pub async fn plugin_action(
     Ok(Json(json!({ "strategy": who, "messages": messages })))
 }
 
+/// Live side-by-side metrics of the running variants (the same numbers a backtest
+/// reports): trades, net PnL, return, max drawdown, Sharpe, Sortino, win rate, profit
+/// factor, exposure, fees.
+#[utoipa::path(get, path = "/api/strategies/compare", responses((status = 200, body = [crate::core::VariantMetrics])))]
+pub async fn compare(State(s): State<AppState>) -> Result<Json<Vec<crate::core::VariantMetrics>>, ApiError> {
+    Ok(Json(s.ask(|c| c.compare()).await?))
+}
+
 /// Prometheus text exposition of the host's counters and per-strategy call statistics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {

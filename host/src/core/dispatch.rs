@@ -114,6 +114,7 @@ impl Core {
 
     fn on_candle(&mut self, c: Candle) {
         self.stats.candles += 1;
+        self.mark_equity(c.symbol);
         self.batch.candles.push(c);
         let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
         self.publish("candle", super::views::candle_json(&name, &c));
@@ -129,7 +130,12 @@ impl Core {
                 );
             }
         }
+        if self.bus.receiver_count() > 0 {
+            let rows = serde_json::to_value(self.compare()).unwrap_or_default();
+            self.publish("strategy_metrics", rows);
+        }
     }
+
 
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
@@ -272,6 +278,7 @@ impl Core {
             tracing::info!(strategy = %f.instance, symbol = %name, side = f.side.as_str(), price = %f.price, qty = %f.qty, fee = %f.fee, "trade");
             self.publish("trade", super::views::fill_json(&name, &f));
             let wf = fill_out(&f);
+            self.track_fill(&f);
             self.batch.fills.push(f);
             if let Some(i) = idx.filter(|i| depth < MAX_CHAIN && self.plugins.instances()[*i].is_running()) {
                 self.deliver(

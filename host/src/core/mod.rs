@@ -3,8 +3,11 @@
 //! Everything a batch of events changed is written to the store in one transaction and
 //! broadcast to WebSocket clients.
 
+mod compare;
 mod dispatch;
 pub mod views;
+
+pub use compare::VariantMetrics;
 
 use crate::config::PluginsConfig;
 use crate::execution::{Account, PaperVenue};
@@ -84,6 +87,7 @@ pub struct Core {
     settings: CoreSettings,
     config: PluginsConfig,
     stats: CoreStats,
+    tracks: HashMap<String, compare::Track>,
 }
 
 impl Core {
@@ -128,6 +132,7 @@ impl Core {
             settings,
             config,
             stats: CoreStats::default(),
+            tracks: HashMap::new(),
         };
         core.refresh_infos();
         core.open_accounts(saved_accounts);
