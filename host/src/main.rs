@@ -27,6 +27,33 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run every variant of plugins.toml over a data file as fast as possible and report
+    /// trades, PnL, drawdown, Sharpe, ... as a table, `report.json` and `report.html`.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Args, Debug)]
+struct BacktestArgs {
+    /// Data files: data.binance.vision klines / trades / aggTrades CSV, an OHLCV CSV, or
+    /// recorded WS sessions.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Parameter grid, e.g. `--sweep sma_period=5..50 --sweep ema_period=3..20:1` or
+    /// `--sweep stop_loss=0.05,0.1`.
+    #[arg(long = "sweep")]
+    sweep: Vec<String>,
+    /// Taker fee rate for every variant (default: each account's from plugins.toml).
+    #[arg(long)]
+    fee: Option<rust_decimal::Decimal>,
+    /// Adverse slippage on market and stop fills, in basis points.
+    #[arg(long, default_value_t = 0)]
+    slippage_bps: u32,
+    /// Where to write report.json and report.html.
+    #[arg(long, default_value = "backtest-report")]
+    out: PathBuf,
+    /// Threads for sweeps (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -78,8 +105,13 @@ fn main() -> anyhow::Result<()> {
     // `.env` first, so clap's `env = ...` and plugins.toml overrides see it.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    init_tracing(&cli.opts.log_format);
+    // A backtest logs every order at info level: show warnings only unless RUST_LOG says otherwise.
+    let quiet = matches!(cli.command, Some(Command::Backtest(_)));
+    init_tracing(&cli.opts.log_format, if quiet { "warn" } else { "info,wasmtime=warn,cranelift=warn" });
     let o = cli.opts;
+    if let Some(Command::Backtest(args)) = cli.command {
+        return backtest(args, &o);
+    }
     let feed = match (&cli.command, o.feed.as_str()) {
         (Some(Command::Replay { files }), _) => FeedChoice::Replay(files.clone()),
         (_, "replay") if !o.replay_files.is_empty() => FeedChoice::Replay(o.replay_files.clone()),
@@ -127,14 +159,45 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
+    use tradehost::backtest::{self, BacktestSettings, Sweep, report};
+    let config = tradehost::config::PluginsConfig::load(&o.config, &env_lookup)?;
+    let settings = BacktestSettings {
+        files: args.files.clone(),
+        config,
+        sweep: Sweep::parse(&args.sweep).map_err(anyhow::Error::msg)?,
+        cache_dir: Some(o.cache_dir.clone().unwrap_or_else(|| PathBuf::from("tradehost.db.cache"))),
+        fee: args.fee,
+        slippage: rust_decimal::Decimal::new(i64::from(args.slippage_bps), 4),
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        progress: true,
+    };
+    let started = std::time::Instant::now();
+    let results = backtest::run(&settings)?;
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let json_path = args.out.join("report.json");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report::json(&files, &results))?)?;
+    let html_path = args.out.join("report.html");
+    std::fs::write(&html_path, report::html(&files, &results))?;
+    print!("{}", report::table(&results));
+    println!(
+        "{} variants in {:.2} s; reports: {} {}",
+        results.len(),
+        started.elapsed().as_secs_f64(),
+        json_path.display(),
+        html_path.display()
+    );
+    Ok(())
+}
+
 fn now_on_minute() -> i64 {
     let now = chrono::Utc::now().timestamp_millis();
     now - now.rem_euclid(60_000)
 }
 
-fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into());
+fn init_tracing(format: &str, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

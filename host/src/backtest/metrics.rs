@@ -40,7 +40,14 @@ pub struct Metrics {
 
 /// Compute the metrics. `equity[i]` is the marked equity after bar `i`, `exposed[i]`
 /// whether a position was open during it; `bars_per_year` annualises ratios.
-pub fn compute(initial: f64, equity: &[f64], exposed: &[bool], trips: &[RoundTrip], fees: f64, bars_per_year: f64) -> Metrics {
+pub fn compute(
+    initial: f64,
+    equity: &[f64],
+    exposed: &[bool],
+    trips: &[RoundTrip],
+    fees: f64,
+    bars_per_year: f64,
+) -> Metrics {
     let last = equity.last().copied().unwrap_or(initial);
     let mut peak = initial;
     let mut max_dd: f64 = 0.0;

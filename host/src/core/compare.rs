@@ -7,8 +7,8 @@ use super::Core;
 use crate::backtest::{self, Metrics, RoundTrip};
 use crate::execution::{Account, Fill, Venue};
 use crate::market_data::SymbolId;
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use std::collections::HashMap;
 pub struct Track {
     initial: Option<f64>,
     curve: Vec<f64>,
+    times: Vec<i64>,
     exposed: Vec<bool>,
     trips: Vec<RoundTrip>,
     fees: f64,
@@ -56,9 +57,11 @@ impl Core {
             let quotes: Vec<&str> = inst.symbols.iter().map(|(_, s)| s.quote.as_str()).collect();
             let value = equity(account, &self.last_prices, &quotes);
             let exposed = account.positions.values().any(|p| !p.qty.is_zero());
+            let now = self.now_ms;
             let track = self.tracks.entry(inst.id().to_string()).or_default();
             track.initial.get_or_insert(value);
             track.curve.push(value);
+            track.times.push(now);
             track.exposed.push(exposed);
         }
     }
@@ -81,6 +84,53 @@ impl Core {
         }
     }
 
+    /// The equity curve of one instance: (event time, marked equity) per closed candle.
+    pub fn equity_curve(&self, id: &str) -> Vec<(i64, f64)> {
+        self.tracks.get(id).map(|t| t.times.iter().copied().zip(t.curve.iter().copied()).collect()).unwrap_or_default()
+    }
+
+    /// Close every open position at `price_of(symbol)` (the end of a backtest): resting
+    /// orders are canceled, then each position is sold at that price.
+    pub fn close_all(&mut self, price_of: impl Fn(SymbolId) -> Option<Decimal>) {
+        let open: Vec<u64> = self.venue.open_orders().iter().map(|o| o.id).collect();
+        for id in open {
+            if let Some(o) = self.venue.cancel(id) {
+                self.record_order_result(o, Vec::new(), super::dispatch::MAX_CHAIN);
+            }
+        }
+        let mut positions: Vec<(String, SymbolId, Decimal)> = Vec::new();
+        for (id, acc) in self.venue.accounts() {
+            for (sym, p) in &acc.positions {
+                if p.qty > Decimal::ZERO {
+                    positions.push((id.clone(), *sym, p.qty));
+                }
+            }
+        }
+        positions.sort();
+        for (instance, symbol, qty) in positions {
+            let (Some(price), Some(info)) = (price_of(symbol), self.infos.get(symbol.0 as usize).cloned()) else {
+                continue;
+            };
+            let mut order = crate::execution::Order {
+                id: self.next_order_id,
+                instance,
+                symbol,
+                side: crate::execution::Side::Sell,
+                kind: crate::execution::OrderKind::Market,
+                qty,
+                filled: Decimal::ZERO,
+                status: crate::execution::OrderStatus::New,
+                reason: None,
+                tag: "end of backtest".into(),
+                time_ms: self.now_ms,
+            };
+            self.next_order_id += 1;
+            let fill = self.venue.execute_at(&mut order, &info, price, self.now_ms);
+            self.record_order_result(order, fill.into_iter().collect(), super::dispatch::MAX_CHAIN);
+        }
+        self.flush();
+    }
+
     /// Metrics of every instance, in configuration order.
     pub fn compare(&self) -> Vec<VariantMetrics> {
         self.plugins
@@ -92,7 +142,14 @@ impl Core {
                 VariantMetrics {
                     strategy: inst.id().to_string(),
                     equity: t.curve.last().copied().unwrap_or(initial),
-                    metrics: backtest::compute(initial, &t.curve, &t.exposed, &t.trips, t.fees, backtest::BARS_PER_YEAR_1M),
+                    metrics: backtest::compute(
+                        initial,
+                        &t.curve,
+                        &t.exposed,
+                        &t.trips,
+                        t.fees,
+                        backtest::BARS_PER_YEAR_1M,
+                    ),
                 }
             })
             .collect()

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use wasmtime::Store;
 
 /// How deep fills may chain (fill -> on-fill -> order -> fill ...) within one event.
-const MAX_CHAIN: u8 = 4;
+pub(super) const MAX_CHAIN: u8 = 4;
 
 type Call<'a> = Box<dyn FnOnce(&Strategy, &mut Store<HostState>) -> wasmtime::Result<Vec<wit::Intent>> + 'a>;
 
@@ -51,26 +51,33 @@ impl Core {
         }
     }
 
-    /// A closed candle straight from a kline file: it also sets the last price.
+    /// A closed candle straight from a kline file (candle-only data). Orders follow the
+    /// bar convention: those decided on the previous close fill at this open, then resting
+    /// stops and limits meet this candle's range, then strategies see the candle.
     pub(super) fn on_kline(&mut self, c: Candle) {
         if !self.active.contains(&c.symbol) {
             return;
         }
-        let tick = Tick {
-            symbol: c.symbol,
-            time_ms: c.close_time_ms,
-            price: c.close,
-            qty: Decimal::ZERO,
-            trade_id: 0,
-            buyer_maker: false,
-        };
         self.advance(c.close_time_ms);
+        self.venue.set_bar_mode(true);
+        if c.symbol.0 as usize >= self.infos.len() {
+            self.refresh_infos();
+        }
         let idx = c.symbol.0 as usize;
         if idx >= self.last_prices.len() {
             self.last_prices.resize(idx + 1, None);
         }
+        if let Some(info) = self.infos.get(idx) {
+            for (order, fill) in self.venue.on_bar_open(&c, info) {
+                self.record_order_result(order, fill.into_iter().collect(), 0);
+            }
+        }
+        if let Some(info) = self.infos.get(idx) {
+            for (order, fill) in self.venue.on_bar_range(&c, info) {
+                self.record_order_result(order, fill.into_iter().collect(), 0);
+            }
+        }
         self.last_prices[idx] = Some(c.close);
-        self.venue_tick(&tick);
         self.on_candle(c);
     }
 
@@ -114,6 +121,7 @@ impl Core {
 
     fn on_candle(&mut self, c: Candle) {
         self.stats.candles += 1;
+        self.last_open.insert(c.symbol, c.open);
         self.mark_equity(c.symbol);
         self.batch.candles.push(c);
         let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
@@ -135,7 +143,6 @@ impl Core {
             self.publish("strategy_metrics", rows);
         }
     }
-
 
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
@@ -254,7 +261,7 @@ impl Core {
     }
 
     /// Persist, log and broadcast an order and its fills; deliver fills to the strategy.
-    fn record_order_result(&mut self, order: Order, fills: Vec<Fill>, depth: u8) {
+    pub(super) fn record_order_result(&mut self, order: Order, fills: Vec<Fill>, depth: u8) {
         let name = self.symbols.read().map(|t| t.name(order.symbol).to_string()).unwrap_or_default();
         match &order.reason {
             Some(r) if order.status == OrderStatus::Rejected => {

@@ -88,6 +88,7 @@ pub struct Core {
     config: PluginsConfig,
     stats: CoreStats,
     tracks: HashMap<String, compare::Track>,
+    last_open: HashMap<SymbolId, Decimal>,
 }
 
 impl Core {
@@ -133,6 +134,7 @@ impl Core {
             config,
             stats: CoreStats::default(),
             tracks: HashMap::new(),
+            last_open: HashMap::new(),
         };
         core.refresh_infos();
         core.open_accounts(saved_accounts);
@@ -261,6 +263,21 @@ impl Core {
             let msg = serde_json::json!({ "type": kind, "data": data }).to_string();
             let _ = self.bus.send(msg.into());
         }
+    }
+
+    /// Adverse slippage on the paper venue's market and stop fills (backtests).
+    pub fn set_slippage(&mut self, fraction: Decimal) {
+        self.venue.set_slippage(fraction);
+    }
+
+    /// The open of the last candle seen per symbol (where a backtest closes positions).
+    pub fn last_open(&self, symbol: SymbolId) -> Option<Decimal> {
+        self.last_open.get(&symbol).copied()
+    }
+
+    /// The last trade price per symbol.
+    pub fn last_price(&self, symbol: SymbolId) -> Option<Decimal> {
+        self.last_prices.get(symbol.0 as usize).copied().flatten()
     }
 
     /// Write what the last batch of events changed.

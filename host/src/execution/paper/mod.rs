@@ -1,10 +1,15 @@
 //! The paper venue: market orders fill at the last trade price with the account's
 //! taker fee; limit and stop orders rest until a trade reaches them. Each strategy
 //! instance has its own account. (The full matching engine replaces this later.)
+//!
+//! On candle-only data (kline files) it follows the convention of freqtrade and
+//! backtesting.py: a market order placed on a candle's close fills at the next candle's
+//! open; a resting stop or limit is checked against each candle's range and fills at its
+//! price, or at the open when the candle opens beyond it.
 
 use super::order::{Fill, Order, OrderKind, OrderStatus, Side};
 use super::{Account, Venue};
-use crate::market_data::{SymbolId, SymbolInfo, Tick};
+use crate::market_data::{Candle, SymbolId, SymbolInfo, Tick};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
@@ -14,6 +19,8 @@ pub struct PaperVenue {
     accounts: HashMap<String, Account>,
     last: HashMap<SymbolId, Decimal>,
     resting: Vec<Order>,
+    bar_mode: bool,
+    slippage: Decimal,
 }
 
 impl PaperVenue {
@@ -32,9 +39,79 @@ impl PaperVenue {
         &self.accounts
     }
 
+    /// Candle-only data: market orders wait for the next candle's open.
+    pub fn set_bar_mode(&mut self, on: bool) {
+        self.bar_mode = on;
+    }
+
+    /// Adverse slippage applied to market and stop fills, as a fraction (0.0005 = 5 bps).
+    pub fn set_slippage(&mut self, fraction: Decimal) {
+        self.slippage = fraction;
+    }
+
+    /// A new candle in bar mode, first step: market orders waiting since the last close
+    /// fill at this candle's open.
+    pub fn on_bar_open(&mut self, c: &Candle, info: &SymbolInfo) -> Vec<(Order, Option<Fill>)> {
+        self.take_resting(c.symbol, |o| matches!(o.kind, OrderKind::Market).then_some(c.open))
+            .into_iter()
+            .map(|(mut o, price)| {
+                let price = self.slipped(o.side, price);
+                let fill = self.execute(&mut o, info, price, c.open_time_ms);
+                (o, fill)
+            })
+            .collect()
+    }
+
+    /// Second step: resting stops and limits against the candle's range (including
+    /// those placed after the open filled an entry), then the close becomes the last price.
+    pub fn on_bar_range(&mut self, c: &Candle, info: &SymbolInfo) -> Vec<(Order, Option<Fill>)> {
+        let done: Vec<(Order, Option<Fill>)> = self
+            .take_resting(c.symbol, |o| bar_price(o, c))
+            .into_iter()
+            .map(|(mut o, price)| {
+                let price =
+                    if matches!(o.kind, OrderKind::StopMarket(_)) { self.slipped(o.side, price) } else { price };
+                let fill = self.execute(&mut o, info, price, c.open_time_ms);
+                (o, fill)
+            })
+            .collect();
+        self.last.insert(c.symbol, c.close);
+        done
+    }
+
+    /// Remove the resting orders of `symbol` that `price_of` prices, with their prices.
+    fn take_resting(
+        &mut self,
+        symbol: SymbolId,
+        price_of: impl Fn(&Order) -> Option<Decimal>,
+    ) -> Vec<(Order, Decimal)> {
+        let mut hit = Vec::new();
+        let mut keep = Vec::with_capacity(self.resting.len());
+        for o in std::mem::take(&mut self.resting) {
+            match price_of(&o).filter(|_| o.symbol == symbol) {
+                Some(p) => hit.push((o, p)),
+                None => keep.push(o),
+            }
+        }
+        self.resting = keep;
+        hit
+    }
+
+    fn slipped(&self, side: Side, price: Decimal) -> Decimal {
+        match side {
+            Side::Buy => price * (Decimal::ONE + self.slippage),
+            Side::Sell => price * (Decimal::ONE - self.slippage),
+        }
+    }
+
     /// Put back a working order loaded from the store.
     pub fn restore_order(&mut self, order: Order) {
         self.resting.push(order);
+    }
+
+    /// Execute an order now at `price`, whatever its kind (ending a backtest).
+    pub fn execute_at(&mut self, order: &mut Order, info: &SymbolInfo, price: Decimal, time_ms: i64) -> Option<Fill> {
+        self.execute(order, info, price, time_ms)
     }
 
     fn execute(&mut self, order: &mut Order, info: &SymbolInfo, price: Decimal, time_ms: i64) -> Option<Fill> {
@@ -70,6 +147,18 @@ fn reject(order: &mut Order, reason: String) {
     order.reason = Some(reason);
 }
 
+/// The price at which a candle executes a resting stop or limit: its own price, or the
+/// open when the candle opens beyond it; `None` when the range does not reach it.
+fn bar_price(o: &Order, c: &Candle) -> Option<Decimal> {
+    match (o.kind, o.side) {
+        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if c.open <= s => Some(c.open),
+        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if c.low <= s => Some(s),
+        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if c.open >= s => Some(c.open),
+        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if c.high >= s => Some(s),
+        _ => None,
+    }
+}
+
 /// Whether a trade at `price` reaches a resting order.
 fn reached(order: &Order, price: Decimal) -> Option<Decimal> {
     match (order.kind, order.side) {
@@ -84,6 +173,12 @@ fn reached(order: &Order, price: Decimal) -> Option<Decimal> {
 impl Venue for PaperVenue {
     fn submit(&mut self, order: &mut Order, info: &SymbolInfo) -> Vec<Fill> {
         let last = self.last.get(&order.symbol).copied();
+        if self.bar_mode && order.kind == OrderKind::Market {
+            // Decided on a close: fills at the next candle's open.
+            order.status = OrderStatus::New;
+            self.resting.push(order.clone());
+            return Vec::new();
+        }
         match order.kind {
             OrderKind::Market => match last {
                 None => reject(order, format!("no market price yet for {}", info.name)),

@@ -94,3 +94,48 @@ fn resting_limit_and_stop_orders_fill_when_reached() {
     assert!(v.open_orders().is_empty());
     assert_eq!(v.cancel(3), None);
 }
+
+fn bar(open: &str, high: &str, low: &str, close: &str, minute: i64) -> crate::market_data::Candle {
+    crate::market_data::Candle {
+        symbol: SymbolId(0),
+        open_time_ms: minute * 60_000,
+        close_time_ms: minute * 60_000 + 59_999,
+        open: d(open),
+        high: d(high),
+        low: d(low),
+        close: d(close),
+        volume: d("1"),
+        quote_volume: d(close),
+        trades: 1,
+        taker_buy_base: Decimal::ZERO,
+        taker_buy_quote: Decimal::ZERO,
+    }
+}
+
+#[test]
+fn bar_mode_fills_at_next_open_and_stops_against_the_range() {
+    let mut v = venue();
+    v.set_bar_mode(true);
+    assert!(v.on_bar_range(&bar("100", "101", "99", "100", 0), &info()).is_empty());
+    // Decided on the close of bar 0: waits for bar 1's open.
+    let mut buy = order(1, Side::Buy, OrderKind::Market, "1");
+    assert!(v.submit(&mut buy, &info()).is_empty());
+    assert_eq!(buy.status, OrderStatus::New);
+    let done = v.on_bar_open(&bar("102", "103", "95", "96", 1), &info());
+    assert_eq!(done[0].1.as_ref().map(|f| (f.price, f.time_ms)), Some((d("102"), 60_000)), "next open");
+    // A stop placed after the entry meets the same candle's range: low 95 <= 97.
+    let mut stop = order(2, Side::Sell, OrderKind::StopMarket(d("97")), "1");
+    v.submit(&mut stop, &info());
+    let done = v.on_bar_range(&bar("102", "103", "95", "96", 1), &info());
+    assert_eq!(done[0].1.as_ref().map(|f| f.price), Some(d("97")), "fills at the stop price");
+    // A candle that opens beyond the stop fills at its open.
+    v.on_bar_open(&bar("100", "100", "100", "100", 2), &info());
+    let mut buy = order(3, Side::Buy, OrderKind::Market, "1");
+    v.submit(&mut buy, &info());
+    v.on_bar_open(&bar("100", "101", "99", "100", 3), &info());
+    let mut stop = order(4, Side::Sell, OrderKind::StopMarket(d("90")), "1");
+    v.submit(&mut stop, &info());
+    assert!(v.on_bar_range(&bar("100", "101", "91", "95", 3), &info()).is_empty(), "91 stays above 90");
+    let done = v.on_bar_range(&bar("85", "88", "80", "86", 4), &info());
+    assert_eq!(done[0].1.as_ref().map(|f| f.price), Some(d("85")), "gap below the stop: fills at the open");
+}

@@ -1,0 +1,183 @@
+//! `tradehost backtest`: the real core loop (same strategy `.wasm`, same risk checks, the
+//! paper venue) over a data file as fast as the machine allows, every variant in one
+//! pass with its own account. A parameter sweep splits its variants across threads.
+
+use super::Metrics;
+use super::sweep::Sweep;
+use crate::config::PluginsConfig;
+use crate::core::{Core, CoreSettings};
+use crate::market_data::feeds::{self, Feed, FeedEvent};
+use crate::plugins::{Loader, PluginHost};
+use crate::store::{Store, TradeRow};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What a backtest needs.
+#[derive(Debug, Clone)]
+pub struct BacktestSettings {
+    /// Data files (klines/trades/aggTrades CSV, OHLCV CSV, recorded WS sessions).
+    pub files: Vec<PathBuf>,
+    /// The variants to run (plugins.toml).
+    pub config: PluginsConfig,
+    /// Parameter grid applied to every strategy that has all the swept params.
+    pub sweep: Sweep,
+    /// Compiled-artefact cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Override of every account's taker fee rate.
+    pub fee: Option<Decimal>,
+    /// Adverse slippage on market and stop fills, fraction.
+    pub slippage: Decimal,
+    /// Threads (the sweep's variants are split across them).
+    pub threads: usize,
+    /// Print progress to stderr on long runs.
+    pub progress: bool,
+}
+
+/// One variant's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantResult {
+    /// Instance id (with the swept params in brackets).
+    pub strategy: String,
+    /// Its parameters.
+    pub params: Vec<(String, String)>,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Equity per closed candle: (event time ms, equity).
+    pub equity: Vec<(i64, f64)>,
+    /// Every fill.
+    pub trades: Vec<TradeRow>,
+}
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The data could not be read.
+    #[error(transparent)]
+    Feed(#[from] feeds::FeedError),
+    /// The wasm engine could not start.
+    #[error(transparent)]
+    Plugins(#[from] crate::plugins::PluginError),
+    /// The in-memory store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A strategy module did not load or a variant did not start.
+    #[error("{0}")]
+    Variant(String),
+    /// A worker thread died.
+    #[error("a backtest thread panicked")]
+    Thread,
+}
+
+/// Run every variant over the data; results in configuration order.
+pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestError> {
+    let mut config = settings.sweep.expand(&settings.config).map_err(BacktestError::Variant)?;
+    if let Some(fee) = settings.fee {
+        for s in &mut config.strategies {
+            s.account.taker_fee = fee;
+        }
+    }
+    let loader = Loader::new(settings.cache_dir.clone())?;
+    let modules = PluginHost::load_modules(&loader, &config);
+    if let Some((path, Err(e))) = modules.iter().find(|(_, r)| r.is_err()) {
+        return Err(BacktestError::Variant(format!("{}: {e}", path.display())));
+    }
+    let threads = settings.threads.clamp(1, config.strategies.len().max(1));
+    let chunk = config.strategies.len().div_ceil(threads).max(1);
+    let parts: Vec<PluginsConfig> = config
+        .strategies
+        .chunks(chunk)
+        .map(|c| PluginsConfig { plugin_dir: config.plugin_dir.clone(), strategies: c.to_vec() })
+        .collect();
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let (loader, modules) = (loader.clone(), modules.clone());
+                let progress = settings.progress && i == 0;
+                scope.spawn(move || run_part(settings, part, loader, &modules, progress))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().map_err(|_| BacktestError::Thread)?).collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(results.into_iter().flatten().collect())
+}
+
+fn run_part(
+    settings: &BacktestSettings,
+    config: &PluginsConfig,
+    loader: Loader,
+    modules: &crate::plugins::registry::ModuleResults,
+    progress: bool,
+) -> Result<Vec<VariantResult>, BacktestError> {
+    let symbols = feeds::shared_symbols();
+    let mut feed = feeds::open_replay(&settings.files, symbols.clone())?;
+    let core_settings = CoreSettings {
+        skip_first_partial: !feed.starts_on_minute_boundary(),
+        tick_capacity: 16,
+        resume_after_ms: None,
+        feed: "backtest".into(),
+    };
+    let (bus, _) = tokio::sync::broadcast::channel(1);
+    let store = Store::open(Path::new(":memory:"))?;
+    let mut core =
+        Core::new(core_settings, symbols.clone(), PluginHost::new(loader), store, config.clone(), modules, bus)?;
+    core.set_slippage(settings.slippage);
+    if let Some(bad) = core.plugin_views().into_iter().find(|p| p.state != "running") {
+        return Err(BacktestError::Variant(format!(
+            "strategy `{}` did not start: {}",
+            bad.id,
+            bad.last_error.unwrap_or_default()
+        )));
+    }
+    let (mut n, started, mut shown) = (0u64, Instant::now(), Instant::now());
+    let mut candle_only = true;
+    while let Some(event) = next(&mut *feed)? {
+        candle_only &= matches!(event, FeedEvent::Candle(_) | FeedEvent::Clock(_));
+        core.handle(event);
+        n += 1;
+        if n % 4096 == 0 {
+            core.flush();
+            if progress && shown.elapsed() > Duration::from_secs(1) {
+                shown = Instant::now();
+                let rate = n as f64 / started.elapsed().as_secs_f64();
+                eprint!("\r  {n} events, {rate:.0}/s, event time {}   ", core.health().event_time_ms);
+            }
+        }
+    }
+    if progress && started.elapsed() > Duration::from_secs(1) {
+        eprintln!("\r  {n} events in {:.2} s{:30}", started.elapsed().as_secs_f64(), "");
+    }
+    // Close what is still open: at the last candle's open on candle data (the convention),
+    // at the last trade otherwise.
+    let table = symbols.read().map(|s| s.clone()).unwrap_or_default();
+    let ids: Vec<_> = table.iter().map(|(id, _)| id).collect();
+    let prices: Vec<(crate::market_data::SymbolId, Option<Decimal>)> =
+        ids.into_iter().map(|id| (id, if candle_only { core.last_open(id) } else { core.last_price(id) })).collect();
+    core.close_all(|id| prices.iter().find(|(s, _)| *s == id).and_then(|(_, p)| *p));
+    let metrics = core.compare();
+    let mut out = Vec::new();
+    for (m, s) in metrics.into_iter().zip(&config.strategies) {
+        let trades = core.store().trades(Some(&s.id), None, usize::MAX >> 1)?;
+        out.push(VariantResult {
+            strategy: m.strategy.clone(),
+            params: s.params.clone(),
+            equity: core.equity_curve(&m.strategy),
+            metrics: m.metrics,
+            trades,
+        });
+    }
+    Ok(out)
+}
+
+fn next(feed: &mut dyn Feed) -> Result<Option<FeedEvent>, BacktestError> {
+    loop {
+        match feed.next_event() {
+            Ok(e) => return Ok(e),
+            Err(e) if e.is_bad_input() => tracing::warn!(error = %e, "skipping bad input"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! `tradehost backtest` on real 1-minute candles: deterministic, and its SMA/EMA trades
+//! (EMA 5, SMA 10, stop 10 %) are exactly those of an independent, deliberately simple
+//! simulation of the candle convention: a signal on a close fills at the next open; the
+//! stop is checked against each candle's low from the entry candle on and fills at the
+//! stop price (or the open when the candle opens below it); what is open at the end is
+//! closed at the last candle's open.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::process::Command;
+use tradehost_tests::{binary, shared_data, wasm};
+
+const CONFIG: &str = r#"
+version = 1
+[[strategy]]
+id = "sma-ema-b"
+module = "sma_ema.wasm"
+symbols = ["BTCUSDT"]
+[strategy.params]
+sma_period = 10
+ema_period = 5
+stop_loss = "0.10"
+qty = { BTCUSDT = "0.1" }
+[strategy.account]
+balances = { USDT = "1000000000" }
+taker_fee = "0.001"
+[strategy.risk]
+max_order_notional = "1000000000"
+max_position_notional = "1000000000"
+"#;
+
+struct Bar {
+    open: Decimal,
+    low: Decimal,
+    close: Decimal,
+}
+
+fn bars() -> Vec<Bar> {
+    let text = std::fs::read_to_string(shared_data().join("binance-us-1m/BTCUSDT_1m_20230301_20230321.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Bar { open: f[1].parse().unwrap(), low: f[3].parse().unwrap(), close: f[4].parse().unwrap() }
+        })
+        .collect()
+}
+
+/// The simple twin: (bar index of the fill, side, price).
+fn simulate(bars: &[Bar]) -> Vec<(usize, &'static str, Decimal)> {
+    let (sma_n, ema_n) = (10usize, 5usize);
+    let k = 2.0 / (ema_n as f64 + 1.0);
+    let closes: Vec<f64> = bars.iter().map(|b| b.close.to_string().parse().unwrap()).collect();
+    let (mut ema, mut seed) = (None::<f64>, 0.0);
+    let mut prev_sign: Option<i8> = None;
+    let (mut long, mut stop, mut pending): (bool, Option<Decimal>, Option<&'static str>) = (false, None, None);
+    let mut out = Vec::new();
+    for (i, b) in bars.iter().enumerate() {
+        if let Some(side) = pending.take() {
+            out.push((i, side, b.open));
+            long = side == "BUY";
+            stop = long.then(|| (b.open * Decimal::new(9, 1)).round_dp(8));
+        }
+        if let (true, Some(s)) = (long, stop) {
+            if b.open <= s || b.low <= s {
+                out.push((i, "SELL", if b.open <= s { b.open } else { s }));
+                long = false;
+                stop = None;
+            }
+        }
+        ema = match ema {
+            Some(e) => Some((closes[i] - e) * k + e),
+            None => {
+                seed += closes[i];
+                (i + 1 == ema_n).then(|| seed / ema_n as f64)
+            }
+        };
+        let sma = (i + 1 >= sma_n).then(|| closes[i + 1 - sma_n..=i].iter().sum::<f64>() / sma_n as f64);
+        let sign = match (sma, ema) {
+            (Some(s), Some(e)) => Some(if e > s {
+                1
+            } else if e < s {
+                -1
+            } else {
+                0
+            }),
+            _ => None,
+        };
+        let prev = prev_sign;
+        if sign.is_some() {
+            prev_sign = sign;
+        }
+        let up = matches!((prev, sign), (Some(p), Some(1)) if p <= 0);
+        let down = matches!((prev, sign), (Some(p), Some(-1)) if p >= 0);
+        if long && down {
+            pending = Some("SELL");
+            stop = None;
+        } else if !long && up {
+            pending = Some("BUY");
+        }
+    }
+    if long {
+        out.push((bars.len() - 1, "SELL", bars[bars.len() - 1].open));
+    }
+    out
+}
+
+fn backtest(dir: &std::path::Path) -> Value {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(wasm("sma_ema"), dir.join("plugins/sma_ema.wasm")).unwrap();
+    std::fs::write(dir.join("plugins.toml"), CONFIG).unwrap();
+    let data = shared_data().join("binance-us-1m/BTCUSDT_1m_20230301_20230321.csv");
+    let out = Command::new(binary())
+        .current_dir(dir)
+        .args(["backtest", data.to_str().unwrap(), "--out", "report"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("sma-ema-b") && stdout.contains("max dd%"), "{stdout}");
+    let html = std::fs::read_to_string(dir.join("report/report.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Drawdown %") && !html.contains("http"),
+        "self-contained HTML with charts"
+    );
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report/report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sma_ema_backtest_follows_the_candle_convention_and_is_deterministic() {
+    let bars = bars();
+    assert_eq!(bars.len(), 30_240);
+    let first = tempfile::tempdir().unwrap();
+    let report = backtest(first.path());
+    let variant = &report["variants"][0];
+    let trades = variant["trades"].as_array().unwrap();
+    let t0 = 1_677_628_800_000i64; // 2023-03-01 00:00 UTC, the first candle
+    let got: Vec<(usize, String, Decimal)> = trades
+        .iter()
+        .map(|t| {
+            let i = ((t["time"].as_i64().unwrap() - t0) / 60_000) as usize;
+            (i, t["side"].as_str().unwrap().to_string(), t["price"].as_str().unwrap().parse().unwrap())
+        })
+        .collect();
+    let want: Vec<(usize, String, Decimal)> =
+        simulate(&bars).into_iter().map(|(i, s, p)| (i, s.to_string(), p)).collect();
+    assert!(want.len() > 100, "the simple twin trades: {}", want.len());
+    for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "trade #{n} differs (bar index, side, price)");
+    }
+    assert_eq!(got.len(), want.len());
+    let fees: Decimal = trades.iter().map(|t| t["fee"].as_str().unwrap().parse::<Decimal>().unwrap()).sum();
+    let expected_fees: Decimal =
+        want.iter().map(|(_, _, p)| (*p * Decimal::new(1, 1) * Decimal::new(1, 3)).round_dp(8)).sum();
+    assert_eq!(fees, expected_fees, "0.1 % taker fee on every fill");
+    assert_eq!(variant["metrics"]["trades"].as_u64().unwrap() as usize, want.len() / 2, "round trips");
+
+    let second = tempfile::tempdir().unwrap();
+    assert_eq!(backtest(second.path())["variants"], report["variants"], "identical reports");
+}
