@@ -61,12 +61,12 @@ fn simulate(bars: &[Bar]) -> Vec<(usize, &'static str, Decimal)> {
             long = side == "BUY";
             stop = long.then(|| (b.open * Decimal::new(9, 1)).round_dp(8));
         }
-        if let (true, Some(s)) = (long, stop) {
-            if b.open <= s || b.low <= s {
-                out.push((i, "SELL", if b.open <= s { b.open } else { s }));
-                long = false;
-                stop = None;
-            }
+        if let (true, Some(s)) = (long, stop)
+            && (b.open <= s || b.low <= s)
+        {
+            out.push((i, "SELL", if b.open <= s { b.open } else { s }));
+            long = false;
+            stop = None;
         }
         ema = match ema {
             Some(e) => Some((closes[i] - e) * k + e),
