@@ -1,15 +1,20 @@
 //! SMA/EMA crossover with a percentage stop loss (the seed's live strategy).
 //!
 //! On every closed candle of each symbol: buy `qty.<SYMBOL>` when the EMA crosses above
-//! the SMA while flat; sell the whole position when the EMA crosses below the SMA, or
-//! when the close falls `stop_loss` (a fraction, 0.15 = 15 %) below the entry price.
+//! the SMA while flat; sell the whole position when the EMA crosses below the SMA. Each
+//! entry is protected by a resting stop-market sell `stop_loss` (a fraction, 0.15 = 15 %)
+//! below its fill price; should the venue refuse that order, a close at or below the
+//! stop sells at market instead.
 //!
 //! Params: `sma_period` (10), `ema_period` (5), `stop_loss` (0.15), `qty.<SYMBOL>`
 //! (order size in base units; required for every symbol).
 
 use tradehost_sdk::indicators::{Ema, Sma};
 use tradehost_sdk::state::{StateReader, StateWriter};
-use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, Params, Side, Strategy, Subscriptions, SymbolId};
+use tradehost_sdk::{
+    Candle, Ctx, Decimal, Fill, InitContext, OrderKind, OrderRequest, Params, Side, Strategy, Subscriptions,
+    SymbolId,
+};
 
 const STATE_VERSION: u8 = 1;
 
@@ -77,15 +82,22 @@ impl Strategy for SmaEma {
         let crossed_down = matches!((prev, sign), (Some(p), Some(-1)) if p >= 0);
 
         let host = ctx.host();
-        if !host.open_orders(leg.symbol).is_empty() {
-            return; // an order is still working; decide again on the next candle
+        let open = host.open_orders(leg.symbol);
+        if open.iter().any(|o| !matches!(o.kind, OrderKind::StopMarket(_))) {
+            return; // an entry or exit is still working; decide again on the next candle
         }
+        let resting_stop = open.iter().find(|o| o.side == Side::Sell).map(|o| o.id);
         let position = host.position(leg.symbol);
         if position > Decimal::ZERO {
-            let stop_hit =
-                host.entry_price(leg.symbol).is_some_and(|entry| close <= entry * (Decimal::ONE - stop_loss));
+            // The resting stop order normally takes the loss; the close check covers a
+            // venue that refused it.
+            let stop_hit = resting_stop.is_none()
+                && host.entry_price(leg.symbol).is_some_and(|entry| close <= entry * (Decimal::ONE - stop_loss));
             if stop_hit || crossed_down {
                 let reason = if stop_hit { "stop-loss" } else { "ema crossed below sma" };
+                if let Some(id) = resting_stop {
+                    ctx.cancel(id);
+                }
                 ctx.signal(leg.symbol, Side::Sell, close, reason);
                 ctx.market(leg.symbol, Side::Sell, position, reason);
             }
@@ -93,6 +105,33 @@ impl Strategy for SmaEma {
             ctx.signal(leg.symbol, Side::Buy, close, "ema crossed above sma");
             ctx.market(leg.symbol, Side::Buy, leg.qty, "ema crossed above sma");
         }
+    }
+
+    /// After an entry fills, protect it with a resting stop-market sell at
+    /// `fill price * (1 - stop_loss)`.
+    fn on_fill(&mut self, ctx: &mut Ctx, fill: &Fill) {
+        if fill.side != Side::Buy || !self.legs.iter().any(|l| l.symbol == fill.symbol) {
+            return;
+        }
+        let stop = (fill.price * (Decimal::ONE - self.stop_loss)).round_dp(8);
+        let position = ctx.host().position(fill.symbol);
+        let existing: Vec<u64> = ctx
+            .host()
+            .open_orders(fill.symbol)
+            .iter()
+            .filter(|o| o.side == Side::Sell && matches!(o.kind, OrderKind::StopMarket(_)))
+            .map(|o| o.id)
+            .collect();
+        for id in existing {
+            ctx.cancel(id);
+        }
+        ctx.place(OrderRequest {
+            symbol: fill.symbol,
+            side: Side::Sell,
+            kind: OrderKind::StopMarket(stop),
+            qty: position,
+            tag: "stop-loss".into(),
+        });
     }
 
     fn snapshot(&self) -> Vec<u8> {

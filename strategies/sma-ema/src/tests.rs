@@ -100,3 +100,52 @@ fn snapshot_restore_continues_identically() {
     assert_eq!(a.snapshot(), b.snapshot());
     assert!(b.restore(&[9]).is_err(), "an unknown snapshot version is refused");
 }
+
+#[test]
+fn an_entry_fill_is_protected_by_a_resting_stop_which_a_cross_exit_cancels() {
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let mut host = MockHost::default();
+    host.positions.insert(0, Decimal::new(1, 3));
+    let fill = tradehost_sdk::Fill {
+        symbol: 0,
+        order_id: 1,
+        side: Side::Buy,
+        price: Decimal::from(100),
+        qty: Decimal::new(1, 3),
+        fee: Decimal::ZERO,
+        time_ms: 0,
+    };
+    let mut cx = Ctx::new(&host);
+    s.on_fill(&mut cx, &fill);
+    let placed = cx.take_intents();
+    assert_eq!(
+        placed,
+        vec![Intent::Place(tradehost_sdk::OrderRequest {
+            symbol: 0,
+            side: Side::Sell,
+            kind: OrderKind::StopMarket(Decimal::from(90)),
+            qty: Decimal::new(1, 3),
+            tag: "stop-loss".into(),
+        })],
+        "10 % below the fill"
+    );
+    // With that stop resting, a downward cross cancels it and sells at market.
+    host.entry_prices.insert(0, Decimal::from(100));
+    host.open_orders.push(tradehost_sdk::OpenOrder {
+        id: 9,
+        symbol: 0,
+        side: Side::Sell,
+        kind: OrderKind::StopMarket(Decimal::from(90)),
+        qty: Decimal::new(1, 3),
+        filled: Decimal::ZERO,
+    });
+    for p in [100, 101, 102, 103] {
+        run(&mut s, &host, p);
+    }
+    let out = run(&mut s, &host, 95);
+    assert!(out.contains(&Intent::Cancel(9)), "{out:?}");
+    assert_eq!(orders(&out), vec![(Side::Sell, Decimal::new(1, 3), "ema crossed below sma".into())]);
+    // 9 % down but the resting stop is in charge: no market sell from the close check.
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    assert!(orders(&run(&mut s, &host, 91)).is_empty());
+}
