@@ -122,7 +122,8 @@ pub async fn run(
         tracing::info!(cursor_ms = c, "resuming: market events up to the stored cursor are skipped");
     }
     let (bus, _) = broadcast::channel(4096);
-    let core_settings = CoreSettings { skip_first_partial, tick_capacity: 10_000, resume_after_ms, feed: feed_name };
+    let core_settings =
+        CoreSettings { skip_first_partial, tick_capacity: 10_000, resume_after_ms, feed: feed_name, backtest: false };
     let plugin_dir = config.plugin_dir.clone();
     let core =
         Core::new(core_settings, symbols, PluginHost::new(loader.clone()), store, config, &modules, bus.clone())?;

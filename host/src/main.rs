@@ -174,17 +174,18 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
     };
     let started = std::time::Instant::now();
     let results = backtest::run(&settings)?;
+    let elapsed = started.elapsed().as_secs_f64();
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let json_path = args.out.join("report.json");
-    std::fs::write(&json_path, serde_json::to_vec_pretty(&report::json(&files, &results))?)?;
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report::json(&files, &results, elapsed))?)?;
     let html_path = args.out.join("report.html");
     std::fs::write(&html_path, report::html(&files, &results))?;
     print!("{}", report::table(&results));
     println!(
         "{} variants in {:.2} s; reports: {} {}",
         results.len(),
-        started.elapsed().as_secs_f64(),
+        elapsed,
         json_path.display(),
         html_path.display()
     );

@@ -52,9 +52,9 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
 
-/// The JSON report.
-pub fn json(files: &[String], results: &[VariantResult]) -> serde_json::Value {
-    serde_json::json!({ "data": files, "convention": CONVENTION, "variants": results })
+/// The JSON report; `elapsed_s` is the time spent in the backtest itself.
+pub fn json(files: &[String], results: &[VariantResult], elapsed_s: f64) -> serde_json::Value {
+    serde_json::json!({ "data": files, "convention": CONVENTION, "elapsed_s": elapsed_s, "variants": results })
 }
 
 fn escape(s: &str) -> String {

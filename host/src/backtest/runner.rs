@@ -119,6 +119,7 @@ fn run_part(
         tick_capacity: 16,
         resume_after_ms: None,
         feed: "backtest".into(),
+        backtest: true,
     };
     let (bus, _) = tokio::sync::broadcast::channel(1);
     let store = Store::open(Path::new(":memory:"))?;

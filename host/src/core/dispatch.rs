@@ -123,9 +123,13 @@ impl Core {
         self.stats.candles += 1;
         self.last_open.insert(c.symbol, c.open);
         self.mark_equity(c.symbol);
-        self.batch.candles.push(c);
-        let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
-        self.publish("candle", super::views::candle_json(&name, &c));
+        if !self.settings.backtest {
+            self.batch.candles.push(c);
+        }
+        if self.bus.receiver_count() > 0 {
+            let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
+            self.publish("candle", super::views::candle_json(&name, &c));
+        }
         let wc = candle_out(&c);
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
@@ -162,7 +166,7 @@ impl Core {
             self.publish("plugin", serde_json::json!({ "strategy": id, "state": state, "error": error }));
             return;
         };
-        if snapshot {
+        if snapshot && !self.settings.backtest {
             self.save_snapshot(idx);
         }
         self.run_intents(idx, intents, depth);

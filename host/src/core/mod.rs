@@ -49,6 +49,9 @@ pub struct CoreSettings {
     pub resume_after_ms: Option<i64>,
     /// Name of the feed, for /health.
     pub feed: String,
+    /// A backtest: no strategy snapshots, no stored candles, nothing broadcast; only
+    /// orders, fills and signals are recorded.
+    pub backtest: bool,
 }
 
 /// Counters for /health.

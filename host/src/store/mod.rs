@@ -131,21 +131,26 @@ impl Store {
             ])?;
         }
         for o in &batch.orders {
-            tx.prepare_cached("INSERT OR REPLACE INTO orders VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?
-                .execute(params![
-                    o.id as i64,
-                    o.instance,
-                    symbols.name(o.symbol),
-                    o.side.as_str(),
-                    o.kind.as_str(),
-                    o.kind.price().map(|p| p.to_string()),
-                    o.qty.to_string(),
-                    o.filled.to_string(),
-                    o.status.as_str(),
-                    o.reason,
-                    o.tag,
-                    o.time_ms
-                ])?;
+            // An upsert, not INSERT OR REPLACE: a replace deletes the row first, which makes
+            // SQLite look for fills referencing it.
+            tx.prepare_cached(
+                "INSERT INTO orders VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) ON CONFLICT(id) DO UPDATE SET \
+                 filled = excluded.filled, status = excluded.status, reason = excluded.reason",
+            )?
+            .execute(params![
+                o.id as i64,
+                o.instance,
+                symbols.name(o.symbol),
+                o.side.as_str(),
+                o.kind.as_str(),
+                o.kind.price().map(|p| p.to_string()),
+                o.qty.to_string(),
+                o.filled.to_string(),
+                o.status.as_str(),
+                o.reason,
+                o.tag,
+                o.time_ms
+            ])?;
         }
         for f in &batch.fills {
             tx.prepare_cached(
@@ -205,7 +210,11 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let text = row?;
-            let cmd = serde_json::from_str(&text).map_err(|_| StoreError::Corrupt { table: "journal", column: "command", value: text })?;
+            let cmd = serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                table: "journal",
+                column: "command",
+                value: text,
+            })?;
             out.push(cmd);
         }
         Ok(out)

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, command TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS fills_by_instance ON fills (instance, id);
+CREATE INDEX IF NOT EXISTS fills_by_order ON fills (order_id);
 ";
 
 /// Create tables that do not exist yet.
