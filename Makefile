@@ -1,6 +1,6 @@
 # Two commands: `make run` (build everything, start the host) and `make test`.
 WASM_TARGET := wasm32-unknown-unknown
-STRATEGIES  := sma-ema
+STRATEGIES  := sma-ema spread scalping grid mean-reversion momentum arbitrage market-making
 FIXTURES    := hostile future-contract
 WASM_OUT    := target/$(WASM_TARGET)/wasm
 CARGO       ?= cargo

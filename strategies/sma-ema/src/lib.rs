@@ -12,8 +12,7 @@
 use tradehost_sdk::indicators::{Ema, Sma};
 use tradehost_sdk::state::{StateReader, StateWriter};
 use tradehost_sdk::{
-    Candle, Ctx, Decimal, Fill, InitContext, OrderKind, OrderRequest, Params, Side, Strategy, Subscriptions,
-    SymbolId,
+    Candle, Ctx, Decimal, Fill, InitContext, OrderKind, OrderRequest, Params, Side, Strategy, Subscriptions, SymbolId,
 };
 
 const STATE_VERSION: u8 = 1;

@@ -1,55 +1,7 @@
-//! Streaming indicators. They compute in `f64` (signals, not money).
+//! Exponential moving average (TA-Lib `EMA`, default compatibility).
 
-use std::collections::VecDeque;
-
-/// Simple moving average over the last `period` values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sma {
-    period: usize,
-    window: VecDeque<f64>,
-    sum: f64,
-    since_resum: usize,
-}
-
-impl Sma {
-    /// A new SMA; `period` must be at least 1 (0 is treated as 1).
-    pub fn new(period: usize) -> Self {
-        let period = period.max(1);
-        Sma { period, window: VecDeque::with_capacity(period + 1), sum: 0.0, since_resum: 0 }
-    }
-
-    /// Add a value; returns the average once `period` values have been seen.
-    pub fn update(&mut self, value: f64) -> Option<f64> {
-        self.window.push_back(value);
-        self.sum += value;
-        if self.window.len() > self.period {
-            let old = self.window.pop_front().unwrap_or(0.0);
-            self.sum -= old;
-            self.since_resum += 1;
-            // Re-add from scratch now and then so rounding drift cannot accumulate.
-            if self.since_resum >= self.period {
-                self.sum = self.window.iter().sum();
-                self.since_resum = 0;
-            }
-        }
-        self.value()
-    }
-
-    /// The current average, if warmed up.
-    pub fn value(&self) -> Option<f64> {
-        (self.window.len() == self.period).then(|| self.sum / self.period as f64)
-    }
-
-    /// The period.
-    pub fn period(&self) -> usize {
-        self.period
-    }
-
-    /// The values in the window, oldest first (for snapshots).
-    pub fn window(&self) -> impl Iterator<Item = f64> + '_ {
-        self.window.iter().copied()
-    }
-}
+use super::window::read_len;
+use crate::state::{StateReader, StateWriter};
 
 /// Exponential moving average, seeded as TA-Lib does: no output for the first
 /// `period - 1` values, then the SMA of the first `period` values, then
@@ -106,26 +58,22 @@ impl Ema {
         e.value = value;
         e
     }
+
+    /// Append the exact internal state to a snapshot.
+    pub fn save(&self, w: &mut StateWriter) {
+        w.u64(self.period as u64).u64(self.seen as u64).f64(self.seed_sum).opt_f64(self.value);
+    }
+
+    /// Read what [`Ema::save`] wrote.
+    pub fn load(r: &mut StateReader<'_>) -> Result<Self, String> {
+        let period = read_len(r)?;
+        Ok(Ema::from_state(period, read_len(r)?, r.f64()?, r.opt_f64()?))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sma_matches_naive_average() {
-        let data: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 * 1.5 + 1000.0).collect();
-        let mut sma = Sma::new(10);
-        for (i, &x) in data.iter().enumerate() {
-            let got = sma.update(x);
-            if i < 9 {
-                assert_eq!(got, None, "no value before the window fills (i={i})");
-            } else {
-                let naive: f64 = data[i - 9..=i].iter().sum::<f64>() / 10.0;
-                assert!((got.unwrap() - naive).abs() < 1e-9, "i={i}: {got:?} vs {naive}");
-            }
-        }
-    }
 
     #[test]
     fn ema_is_seeded_with_sma_like_talib() {
