@@ -115,6 +115,7 @@ impl Setup {
             tick_capacity: 10_000,
             resume_after_ms: None,
             feed: "replay(4 files)".into(),
+            backtest: false,
         };
         let (bus, _) = tokio::sync::broadcast::channel(4096);
         let plugins = PluginHost::new(self.loader.clone());
