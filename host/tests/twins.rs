@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tradehost::backtest::{self, BacktestSettings, Sweep};
 use tradehost::config::{PluginsConfig, StrategyConfig};
-use tradehost::execution::{risk, Account, Fill, Order, OrderKind, OrderStatus, PaperVenue, Side, Venue};
+use tradehost::execution::{Account, Fill, Order, OrderKind, OrderStatus, PaperVenue, Side, Venue, risk};
 use tradehost::market_data::feeds::{self, FeedEvent};
 use tradehost::market_data::{Candle, SymbolId, SymbolInfo};
 use tradehost_sdk::testing::MockHost;
@@ -95,7 +95,16 @@ impl<S: Strategy> Twin<S> {
         let mut venue = PaperVenue::default();
         venue.open_account(&cfg.id, Account::new(cfg.account.balances.clone(), cfg.account.taker_fee));
         venue.set_bar_mode(true);
-        Twin { strategy, infos: cfg.symbols.clone(), cfg, venue, last: BTreeMap::new(), next_id: 1, now: 0, fills: Vec::new() }
+        Twin {
+            strategy,
+            infos: cfg.symbols.clone(),
+            cfg,
+            venue,
+            last: BTreeMap::new(),
+            next_id: 1,
+            now: 0,
+            fills: Vec::new(),
+        }
     }
 
     fn host(&self) -> MockHost {
