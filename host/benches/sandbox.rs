@@ -7,7 +7,9 @@
 //! - `sandboxed`: `PluginInstance::invoke` alone (fuel and deadline armed, stats kept);
 //! - `sandboxed_last_prices`: plus copying the core's last prices into the store data;
 //! - `sandboxed_core_refresh`: plus everything `Core::deliver` does before a call (the
-//!   instance id, the account view rebuilt from the paper account, the last prices).
+//!   instance id, the account view rebuilt from the paper account, the last prices);
+//! - `sandboxed_floor_on_timer`: an `on-timer` call the strategy does not implement, the
+//!   cost of crossing the boundary with no argument record, no host calls and no work.
 //!
 //! Needs the components built by `make wasm`.
 
@@ -112,8 +114,11 @@ fn native() -> sma_ema::SmaEma {
 
 fn sandboxed(loader: &Loader) -> PluginInstance {
     let params: String = PARAMS.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"\n")).collect();
+    // A long wall-clock deadline: arming it costs the same as the default 50 ms, and a
+    // bench thread descheduled on a busy 2-core machine must not trip it mid-measurement.
     let toml = format!(
-        "version = 1\n[[strategy]]\nid = \"t\"\nmodule = \"sma_ema.wasm\"\nsymbols = [\"BTCUSDT\"]\n[strategy.params]\n{params}"
+        "version = 1\n[[strategy]]\nid = \"t\"\nmodule = \"sma_ema.wasm\"\nsymbols = [\"BTCUSDT\"]\n\
+         [strategy.limits]\ndeadline_ms = 10000\n[strategy.params]\n{params}"
     );
     let cfg = PluginsConfig::parse(&toml, Path::new("/p/plugins.toml"), &|_| None).expect("valid test config");
     let symbols = vec![(SymbolId(0), SymbolInfo::parse("BTCUSDT").expect("valid symbol"))];
@@ -176,8 +181,8 @@ fn sandbox(c: &mut Criterion) {
     let mut group = c.benchmark_group("sandbox_on_candle");
     group.sample_size(SAMPLES).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Elements(1));
-    let mut times: [Vec<f64>; 4] = Default::default();
-    let [t_native, t_sandboxed, t_prices, t_refresh] = &mut times;
+    let mut times: [Vec<f64>; 5] = Default::default();
+    let [t_native, t_sandboxed, t_prices, t_refresh, t_floor] = &mut times;
 
     group.bench_function("native", |b| {
         let (mut s, host, mut i) = (native(), MockHost::default(), 0usize);
@@ -232,12 +237,23 @@ fn sandbox(c: &mut Criterion) {
             })
         })
     });
+    // The floor of any event call: `on-timer`, which the strategy leaves to the SDK's
+    // default (no work, no intents), so only the boundary crossing is left.
+    group.bench_function("sandboxed_floor_on_timer", |b| {
+        let mut inst = sandboxed(&loader);
+        b.iter_custom(|iters| {
+            timed(iters, t_floor, || {
+                let out = inst.invoke(|api, st| api.tradehost_strategy_guest().call_on_timer(st, START_MS));
+                assert!(out.is_some_and(|i| i.is_empty()), "on-timer must be a no-op");
+            })
+        })
+    });
     group.finish();
     summary(&times, orders);
 }
 
-fn summary(times: &[Vec<f64>; 4], orders: usize) {
-    let names = ["native", "sandboxed", "sandboxed_last_prices", "sandboxed_core_refresh"];
+fn summary(times: &[Vec<f64>; 5], orders: usize) {
+    let names = ["native", "sandboxed", "sandboxed_last_prices", "sandboxed_core_refresh", "sandboxed_floor_on_timer"];
     let Some(base) = median(&times[0]) else { return };
     println!("\nsandbox_on_candle summary ({CANDLES} random-walk candles, {orders} orders per pass in both builds)");
     println!("{:<24} {:>12} {:>14} {:>10}", "benchmark", "median ns", "calls/s", "x native");

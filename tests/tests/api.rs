@@ -135,7 +135,18 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     let signals = host.json("/signals").await.unwrap();
     assert!(!signals.as_array().unwrap().is_empty());
     let orders = host.json("/orders").await.unwrap();
-    assert!(orders.as_array().unwrap().iter().all(|o| o["status"] == "FILLED"), "{orders}");
+    for o in orders.as_array().unwrap() {
+        match o["kind"].as_str().unwrap() {
+            "MARKET" => assert_eq!(o["status"], "FILLED", "{o}"),
+            // Each entry is protected by a resting stop: it waits, fires, or is canceled
+            // when the strategy exits on a crossover.
+            "STOP_LOSS" => {
+                assert_eq!(o["side"], "SELL", "{o}");
+                assert!(["NEW", "FILLED", "CANCELED"].contains(&o["status"].as_str().unwrap()), "{o}");
+            }
+            other => panic!("unexpected order kind {other}: {o}"),
+        }
+    }
 
     let metrics = reqwest::get(format!("{}/metrics", host.rest)).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("# TYPE tradehost_candles_total counter"), "{metrics}");

@@ -161,7 +161,7 @@ fn run_part(
     let metrics = core.compare();
     let mut out = Vec::new();
     for (m, s) in metrics.into_iter().zip(&config.strategies) {
-        let trades = core.store().trades(Some(&s.id), None, usize::MAX >> 1)?;
+        let trades = core.backtest_trades(&s.id);
         out.push(VariantResult {
             strategy: m.strategy.clone(),
             params: s.params.clone(),

@@ -128,7 +128,7 @@ impl Core {
         }
         if self.bus.receiver_count() > 0 {
             let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
-            self.publish("candle", super::views::candle_json(&name, &c));
+            self.publish("candle", || super::views::candle_json(&name, &c));
         }
         let wc = candle_out(&c);
         for i in 0..self.plugins.instances().len() {
@@ -144,7 +144,7 @@ impl Core {
         }
         if self.bus.receiver_count() > 0 {
             let rows = serde_json::to_value(self.compare()).unwrap_or_default();
-            self.publish("strategy_metrics", rows);
+            self.publish("strategy_metrics", || rows);
         }
     }
 
@@ -163,7 +163,7 @@ impl Core {
         let Some(intents) = inst.invoke(call) else {
             let state = inst.state.name();
             let error = inst.stats.last_error.clone().unwrap_or_default();
-            self.publish("plugin", serde_json::json!({ "strategy": id, "state": state, "error": error }));
+            self.publish("plugin", || serde_json::json!({ "strategy": id, "state": state, "error": error }));
             return;
         };
         if snapshot && !self.settings.backtest {
@@ -217,8 +217,10 @@ impl Core {
         };
         let name = self.symbols.read().map(|t| t.name(symbol).to_string()).unwrap_or_default();
         tracing::info!(strategy = %rec.instance, symbol = %name, side = rec.side.as_str(), price = %rec.price, reason = %rec.reason, "signal");
-        self.publish("signal", super::views::signal_json(&name, &rec));
-        self.batch.signals.push(rec);
+        self.publish("signal", || super::views::signal_json(&name, &rec));
+        if !self.settings.backtest {
+            self.batch.signals.push(rec);
+        }
     }
 
     fn build_order(&mut self, idx: usize, req: &wit::OrderRequest) -> Order {
@@ -275,22 +277,40 @@ impl Core {
                 tracing::info!(strategy = %order.instance, symbol = %name, order_id = order.id, side = order.side.as_str(), qty = %order.qty, status = order.status.as_str(), "order")
             }
         }
-        self.publish("order", super::views::order_json(&name, &order));
-        self.batch.orders.push(order.clone());
+        self.publish("order", || super::views::order_json(&name, &order));
+        if !self.settings.backtest {
+            self.batch.orders.push(order.clone());
+        }
         if fills.is_empty() {
             return;
         }
-        if let Some(acc) = self.venue.account(&order.instance) {
-            self.batch.accounts.push((order.instance.clone(), acc.clone()));
+        if !self.settings.backtest {
+            self.dirty_accounts.insert(order.instance.clone());
         }
         let idx = self.plugins.instances().iter().position(|i| i.id() == order.instance);
         for f in fills {
             self.stats.fills += 1;
             tracing::info!(strategy = %f.instance, symbol = %name, side = f.side.as_str(), price = %f.price, qty = %f.qty, fee = %f.fee, "trade");
-            self.publish("trade", super::views::fill_json(&name, &f));
+            self.publish("trade", || super::views::fill_json(&name, &f));
             let wf = fill_out(&f);
             self.track_fill(&f);
-            self.batch.fills.push(f);
+            if self.settings.backtest {
+                // A backtest keeps its trade log in memory: nothing outlives the run.
+                self.backtest_trades.push(crate::store::TradeRow {
+                    id: self.backtest_trades.len() as i64 + 1,
+                    order_id: f.order_id as i64,
+                    strategy: f.instance.clone(),
+                    symbol: name.clone(),
+                    side: f.side.as_str().to_string(),
+                    price: f.price,
+                    qty: f.qty,
+                    fee: f.fee,
+                    realized_pnl: f.realized_pnl,
+                    time: f.time_ms,
+                });
+            } else {
+                self.batch.fills.push(f);
+            }
             if let Some(i) = idx.filter(|i| depth < MAX_CHAIN && self.plugins.instances()[*i].is_running()) {
                 self.deliver(
                     i,

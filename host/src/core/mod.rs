@@ -10,7 +10,7 @@ pub mod views;
 pub use compare::VariantMetrics;
 
 use crate::config::PluginsConfig;
-use crate::execution::{Account, PaperVenue};
+use crate::execution::{Account, PaperVenue, Venue};
 use crate::market_data::feeds::{FeedEvent, SharedSymbols};
 use crate::market_data::{BookTicker, CandleAggregator, SymbolId, SymbolInfo, TickStore};
 use crate::plugins::PluginHost;
@@ -92,6 +92,10 @@ pub struct Core {
     stats: CoreStats,
     tracks: HashMap<String, compare::Track>,
     last_open: HashMap<SymbolId, Decimal>,
+    /// Accounts changed since the last flush (written once per flush, not per fill).
+    dirty_accounts: BTreeSet<String>,
+    /// The trade log of a backtest (kept in memory instead of the store).
+    backtest_trades: Vec<crate::store::TradeRow>,
 }
 
 impl Core {
@@ -138,6 +142,8 @@ impl Core {
             stats: CoreStats::default(),
             tracks: HashMap::new(),
             last_open: HashMap::new(),
+            dirty_accounts: BTreeSet::new(),
+            backtest_trades: Vec::new(),
         };
         core.refresh_infos();
         core.open_accounts(saved_accounts);
@@ -256,16 +262,22 @@ impl Core {
         };
         for line in lines {
             tracing::info!("{line}");
-            self.publish("plugin", serde_json::json!({ "message": line }));
+            self.publish("plugin", || serde_json::json!({ "message": line }));
         }
     }
 
     /// Send a `{"type": .., "data": ..}` message to WebSocket clients.
-    fn publish(&self, kind: &str, data: serde_json::Value) {
+    /// The JSON is only built when someone is listening.
+    fn publish(&self, kind: &str, data: impl FnOnce() -> serde_json::Value) {
         if self.bus.receiver_count() > 0 {
-            let msg = serde_json::json!({ "type": kind, "data": data }).to_string();
+            let msg = serde_json::json!({ "type": kind, "data": data() }).to_string();
             let _ = self.bus.send(msg.into());
         }
+    }
+
+    /// The trade log of one instance in a backtest.
+    pub fn backtest_trades(&self, instance: &str) -> Vec<crate::store::TradeRow> {
+        self.backtest_trades.iter().filter(|t| t.strategy == instance).cloned().collect()
     }
 
     /// Adverse slippage on the paper venue's market and stop fills (backtests).
@@ -285,6 +297,11 @@ impl Core {
 
     /// Write what the last batch of events changed.
     pub fn flush(&mut self) {
+        for id in std::mem::take(&mut self.dirty_accounts) {
+            if let Some(acc) = self.venue.account(&id) {
+                self.batch.accounts.push((id, acc.clone()));
+            }
+        }
         if self.batch.is_empty() {
             return;
         }
