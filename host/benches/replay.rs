@@ -116,6 +116,7 @@ impl Setup {
             resume_after_ms: None,
             feed: "replay(4 files)".into(),
             backtest: false,
+            mirror_market: false,
         };
         let (bus, _) = tokio::sync::broadcast::channel(4096);
         let plugins = PluginHost::new(self.loader.clone());

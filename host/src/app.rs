@@ -122,11 +122,20 @@ pub async fn run(
         tracing::info!(cursor_ms = c, "resuming: market events up to the stored cursor are skipped");
     }
     let (bus, _) = broadcast::channel(4096);
-    let core_settings =
-        CoreSettings { skip_first_partial, tick_capacity: 10_000, resume_after_ms, feed: feed_name, backtest: false };
+    // A full-speed replay is an analysis run: the paper exchange does not mirror it.
+    let mirror_market = !(matches!(settings.feed, FeedChoice::Replay(_)) && settings.speed == 0.0);
+    let core_settings = CoreSettings {
+        skip_first_partial,
+        tick_capacity: 10_000,
+        resume_after_ms,
+        feed: feed_name,
+        backtest: false,
+        mirror_market,
+    };
     let plugin_dir = config.plugin_dir.clone();
     let core =
         Core::new(core_settings, symbols, PluginHost::new(loader.clone()), store, config, &modules, bus.clone())?;
+    let exchange_bus = core.exchange_bus();
     let (tx, rx) = sync_channel::<Input>(64);
     let core_thread = std::thread::Builder::new()
         .name("core".into())
@@ -150,7 +159,14 @@ pub async fn run(
             IpAddr::from([127, 0, 0, 1])
         }
     };
-    let state = AppState { core: tx.clone(), bus, api_key: settings.api_key.map(Arc::from) };
+    let per_minute = std::env::var("RATE_LIMIT_PER_MINUTE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(600);
+    let state = AppState {
+        core: tx.clone(),
+        bus,
+        api_key: settings.api_key.map(Arc::from),
+        exchange_bus,
+        rate_limit: Arc::new(crate::api::rate_limit::RateLimiter::new(per_minute)),
+    };
     let rest = TcpListener::bind((bind, settings.port))
         .await
         .map_err(|e| StartError::Io(format!("cannot bind {bind}:{}: {e}", settings.port)))?;

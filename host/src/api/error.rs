@@ -15,6 +15,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// A wrong API key was sent.
     Forbidden(String),
+    /// Too many requests for this key; the message says when to retry.
+    RateLimited(String),
     /// The core loop is not answering (shutting down).
     Unavailable,
     /// Something failed inside; details are in the log, not the response.
@@ -28,6 +30,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            ApiError::RateLimited(m) => (StatusCode::TOO_MANY_REQUESTS, m),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "the host is shutting down".into()),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the host log".into()),
         };

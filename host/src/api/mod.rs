@@ -8,6 +8,7 @@
 //! | `error.rs` | `ApiError`, the one error response |
 
 pub mod error;
+pub mod exchange;
 pub mod rate_limit;
 pub mod routes;
 pub mod ws;
@@ -33,6 +34,10 @@ pub struct AppState {
     pub bus: broadcast::Sender<Arc<str>>,
     /// Required on mutating endpoints when set.
     pub api_key: Option<Arc<str>>,
+    /// Exchange events for `/ws/{client_id}`.
+    pub exchange_bus: broadcast::Sender<Arc<str>>,
+    /// Requests per minute per API key on the trading API (`RATE_LIMIT_PER_MINUTE`).
+    pub rate_limit: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -49,6 +54,15 @@ impl AppState {
             .map_err(|_| ApiError::Internal)?
             .map_err(|_| ApiError::Unavailable)?;
         rx.await.map_err(|_| ApiError::Unavailable)
+    }
+
+    /// Key check plus the per-key rate limit, for the trading API's mutating endpoints.
+    pub fn guard(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        self.authorize(headers)?;
+        let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("anonymous");
+        self.rate_limit
+            .check(key, std::time::Instant::now())
+            .map_err(|wait| ApiError::RateLimited(format!("rate limit exceeded: retry in {} s", wait.as_secs().max(1))))
     }
 
     /// Check the API key on a mutating request.
@@ -92,6 +106,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         routes::plugin_action,
         routes::metrics,
         routes::compare,
+        exchange::cryptocurrencies,
+        exchange::cryptocurrency,
+        exchange::trading_pairs,
+        exchange::orderbook,
+        exchange::create_order,
+        exchange::orders,
+        exchange::order,
+        exchange::cancel_order,
+        exchange::trades,
+        exchange::wallets,
+        exchange::wallet,
+        exchange::portfolio,
+        exchange::create_alert,
+        exchange::alerts,
+        exchange::stats,
+        exchange::ws,
         ws::ws
     ),
     components(schemas(
@@ -104,6 +134,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         crate::store::SignalRow,
         crate::store::OrderRow,
         crate::core::VariantMetrics,
+        crate::core::exchange_api::ApiOrderRequest,
+        crate::alerts::NewAlert,
+        crate::alerts::Alert,
+        crate::alerts::AlertType,
         crate::backtest::Metrics,
         routes::PluginAction
     ))
@@ -131,6 +165,19 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/api/strategies/compare", get(routes::compare))
         .route("/ws", get(ws::ws))
+        .route("/ws/{client_id}", get(exchange::ws))
+        .route("/api/cryptocurrencies", get(exchange::cryptocurrencies))
+        .route("/api/cryptocurrencies/{id}", get(exchange::cryptocurrency))
+        .route("/api/trading-pairs", get(exchange::trading_pairs))
+        .route("/api/trading-pairs/{*rest}", get(exchange::orderbook))
+        .route("/api/orders", post(exchange::create_order).get(exchange::orders))
+        .route("/api/orders/{id}", get(exchange::order).delete(exchange::cancel_order))
+        .route("/api/trades", get(exchange::trades))
+        .route("/api/wallets", get(exchange::wallets))
+        .route("/api/wallets/{wallet_id}", get(exchange::wallet))
+        .route("/api/portfolio", get(exchange::portfolio))
+        .route("/api/price-alerts", post(exchange::create_alert).get(exchange::alerts))
+        .route("/api/stats", get(exchange::stats))
         .fallback(routes::not_found)
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))

@@ -120,6 +120,7 @@ fn run_part(
         resume_after_ms: None,
         feed: "backtest".into(),
         backtest: true,
+        mirror_market: false,
     };
     let (bus, _) = tokio::sync::broadcast::channel(1);
     let store = Store::open(Path::new(":memory:"))?;

@@ -28,6 +28,9 @@ impl Core {
         self.last_prices[idx] = Some(t.price);
         self.ticks.push(t);
         self.venue_tick(&t);
+        if self.settings.mirror_market && !self.settings.backtest {
+            self.exchange_trade(t.symbol, t.price, t.time_ms);
+        }
         let mut closed = Vec::new();
         self.aggregator.on_tick(&t, &mut closed);
         for c in closed {

@@ -5,6 +5,8 @@
 
 mod compare;
 mod dispatch;
+pub mod exchange;
+pub mod exchange_api;
 pub mod views;
 
 pub use compare::VariantMetrics;
@@ -52,6 +54,9 @@ pub struct CoreSettings {
     /// A backtest: no strategy snapshots, no stored candles, nothing broadcast; only
     /// orders, fills and signals are recorded.
     pub backtest: bool,
+    /// Mirror market trades into the paper exchange (house liquidity, stop triggers,
+    /// alerts). Off for full-speed replays, which are analysis runs.
+    pub mirror_market: bool,
 }
 
 /// Counters for /health.
@@ -96,6 +101,13 @@ pub struct Core {
     dirty_accounts: BTreeSet<String>,
     /// The trade log of a backtest (kept in memory instead of the store).
     backtest_trades: Vec<crate::store::TradeRow>,
+    /// The paper exchange (matching engine) behind the `/api/...` trading endpoints.
+    exchange: exchange::Exchange,
+    /// Seed-002 style events (`trade`, `orderbook_update`, `price_alert_triggered`,
+    /// `order_update`) for `/ws/{client_id}`.
+    exchange_bus: broadcast::Sender<Arc<str>>,
+    /// Minute of the last DAY/GTD expiry sweep.
+    last_sweep_minute: i64,
 }
 
 impl Core {
@@ -144,7 +156,15 @@ impl Core {
             last_open: HashMap::new(),
             dirty_accounts: BTreeSet::new(),
             backtest_trades: Vec::new(),
+            exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
+            exchange_bus: broadcast::channel(4096).0,
+            last_sweep_minute: i64::MIN,
         };
+        let journal: Vec<exchange::JournalEntry> = core.store.journal()?;
+        if !journal.is_empty() {
+            tracing::info!(entries = journal.len(), "replaying the exchange journal");
+        }
+        core.exchange.replay(journal);
         core.refresh_infos();
         core.open_accounts(saved_accounts);
         for o in open_orders {
@@ -153,6 +173,8 @@ impl Core {
         let ids: Vec<SymbolId> =
             core.plugins.instances().iter().flat_map(|i| i.symbols.iter().map(|(id, _)| *id)).collect();
         core.active.extend(ids);
+        core.list_active_pairs();
+        core.flush();
         Ok(core)
     }
 
@@ -285,6 +307,11 @@ impl Core {
         self.venue.set_slippage(fraction);
     }
 
+    /// The channel of seed-002 style exchange events (for `/ws/{client_id}`).
+    pub fn exchange_bus(&self) -> broadcast::Sender<Arc<str>> {
+        self.exchange_bus.clone()
+    }
+
     /// The open of the last candle seen per symbol (where a backtest closes positions).
     pub fn last_open(&self, symbol: SymbolId) -> Option<Decimal> {
         self.last_open.get(&symbol).copied()
@@ -297,6 +324,7 @@ impl Core {
 
     /// Write what the last batch of events changed.
     pub fn flush(&mut self) {
+        self.batch.journal.extend(self.exchange.take_journal());
         for id in std::mem::take(&mut self.dirty_accounts) {
             if let Some(acc) = self.venue.account(&id) {
                 self.batch.accounts.push((id, acc.clone()));

@@ -177,6 +177,7 @@ impl Core {
         let id = self.symbols.write().ok().and_then(|mut s| s.intern(&info.name)).ok_or("symbol table unavailable")?;
         self.refresh_infos();
         self.active.insert(id);
+        self.list_pair(&info.name, &info.base, &info.quote);
         Ok(info)
     }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// Quiet time after the last file event before acting on a change.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// Longest wait for things to settle: a file written continuously is still picked up.
+const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// What the watcher hands to the core loop.
 pub enum WatchEvent {
@@ -33,6 +35,8 @@ pub fn spawn(
     send: impl Fn(WatchEvent) -> bool + Send + 'static,
 ) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, rx) = mpsc::channel::<PathBuf>();
+    let config_name = config_path.file_name().map(|n| n.to_os_string());
+    let watched_name = config_name.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
         let relevant = matches!(
@@ -41,8 +45,12 @@ pub fn spawn(
                 | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
                 | EventKind::Access(AccessKind::Close(AccessMode::Write))
         );
-        if relevant {
-            for p in event.paths {
+        // Only .wasm files and plugins.toml matter: the directory may also hold the
+        // database, whose constant writes must not keep the debounce from settling.
+        for p in event.paths.into_iter().filter(|_| relevant) {
+            let wanted =
+                p.extension().is_some_and(|e| e == "wasm") || p.file_name().map(|n| n.to_os_string()) == watched_name;
+            if wanted {
                 let _ = tx.send(p);
             }
         }
@@ -53,15 +61,18 @@ pub fn spawn(
     if config_dir != plugin_dir {
         watcher.watch(&config_dir, RecursiveMode::NonRecursive)?;
     }
-    let config_name = config_path.file_name().map(|n| n.to_os_string());
     std::thread::Builder::new()
         .name("plugin-watch".into())
         .spawn(move || {
             let mut last_config: Option<PluginsConfig> = None;
             while let Ok(first) = rx.recv() {
                 let mut paths = BTreeSet::from([first]);
+                let settle_by = std::time::Instant::now() + MAX_DEBOUNCE;
                 while let Ok(p) = rx.recv_timeout(DEBOUNCE) {
                     paths.insert(p);
+                    if std::time::Instant::now() > settle_by {
+                        break;
+                    }
                 }
                 for path in paths {
                     let is_config = path.file_name().map(|n| n.to_os_string()) == config_name;

@@ -1,0 +1,280 @@
+//! The paper exchange inside the core loop: the matching engine, its journal, the
+//! market's own liquidity mirrored as a house account's quotes, users and price alerts.
+//!
+//! Everything that changes the engine goes through [`Exchange::apply_entry`] and is
+//! journaled (one [`JournalEntry`] per input: a user command, a new user, a market
+//! trade). The house quotes and stop triggers are derived deterministically from market
+//! trades, so replaying the journal into a fresh exchange rebuilds the same books,
+//! wallets and order states after a restart.
+
+use crate::alerts::{Alert, Alerts};
+use crate::matching::{
+    AccountId, Command, Engine, EngineConfig, Event, NewOrder, OrderId, OrderStatus, PairConfig, PairId, Side,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The fee account (engine default) and the house account that carries market liquidity.
+const HOUSE: AccountId = AccountId(1);
+/// Users get accounts from here on.
+const FIRST_USER: u64 = 2;
+
+/// One journaled input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c", rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// A command for the engine (orders, cancels, deposits, pair listings, sweeps).
+    Engine(Command),
+    /// A user name bound to an account.
+    User {
+        /// The API's `user_id`.
+        name: String,
+        /// Its engine account.
+        account: AccountId,
+    },
+    /// A trade on the real market: moves stops and the house quotes.
+    Tick {
+        /// Pair symbol, e.g. BTCUSDT.
+        symbol: String,
+        /// Trade price.
+        price: Decimal,
+        /// Event time.
+        time_ms: i64,
+    },
+}
+
+/// Settings of the paper exchange.
+#[derive(Debug, Clone)]
+pub struct ExchangeSettings {
+    /// House quotes sit this fraction below and above the last market trade.
+    pub half_spread: Decimal,
+    /// Size of each house quote, base units.
+    pub house_qty: Decimal,
+    /// What a new user's wallets start with.
+    pub initial_balances: BTreeMap<String, Decimal>,
+    /// Smallest order quantity (`MIN_ORDER_SIZE`), 0 = one lot.
+    pub min_order_size: Decimal,
+    /// Largest order quantity (`MAX_ORDER_SIZE`).
+    pub max_order_size: Option<Decimal>,
+    /// Orders a user may place per UTC day (`MAX_DAILY_TRADES`), 0 = unlimited.
+    pub max_daily_trades: u32,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings {
+            half_spread: Decimal::new(5, 4),
+            house_qty: Decimal::from(100),
+            initial_balances: BTreeMap::from([
+                ("USDT".to_string(), Decimal::from(100_000)),
+                ("USD".to_string(), Decimal::from(100_000)),
+            ]),
+            min_order_size: Decimal::ZERO,
+            max_order_size: None,
+            max_daily_trades: 0,
+        }
+    }
+}
+
+/// Tick and lot of a pair: Binance's for BTC and ETH, a fine grid otherwise.
+pub fn default_filters(symbol: &str, base: &str) -> PairConfig {
+    let (tick, step) = match base {
+        "BTC" => (Decimal::new(1, 2), Decimal::new(1, 5)),
+        "ETH" => (Decimal::new(1, 2), Decimal::new(1, 4)),
+        _ => (Decimal::new(1, 8), Decimal::new(1, 8)),
+    };
+    PairConfig::new(symbol, tick, step)
+}
+
+/// The exchange state owned by the core.
+pub struct Exchange {
+    pub(super) engine: Engine,
+    users: HashMap<String, AccountId>,
+    names: HashMap<AccountId, String>,
+    next_account: u64,
+    house_quotes: HashMap<PairId, (Decimal, Option<OrderId>, Option<OrderId>)>,
+    pub(super) settings: ExchangeSettings,
+    pub(super) alerts: Alerts,
+    journal: Vec<String>,
+    pub(super) events: Vec<Event>,
+    daily: HashMap<(AccountId, i64), u32>,
+}
+
+impl Exchange {
+    /// An empty exchange.
+    pub fn new(settings: ExchangeSettings) -> Self {
+        // The default fee configuration is a constant that validates.
+        let engine = Engine::new(EngineConfig::default()).expect("the default engine configuration is valid");
+        Exchange {
+            engine,
+            users: HashMap::new(),
+            names: HashMap::new(),
+            next_account: FIRST_USER,
+            house_quotes: HashMap::new(),
+            settings,
+            alerts: Alerts::default(),
+            journal: Vec::new(),
+            events: Vec::new(),
+            daily: HashMap::new(),
+        }
+    }
+
+    /// Replay a journal (restart): the same inputs rebuild the same state.
+    pub fn replay(&mut self, entries: Vec<JournalEntry>) {
+        for e in entries {
+            self.apply_entry(e, false);
+        }
+        self.events.clear();
+    }
+
+    /// Journal lines written since the last call.
+    pub fn take_journal(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.journal)
+    }
+
+    /// Apply one input, journaling it unless replaying.
+    pub fn apply_entry(&mut self, entry: JournalEntry, journal: bool) -> Vec<Event> {
+        if journal && let Ok(line) = serde_json::to_string(&entry) {
+            self.journal.push(line);
+        }
+        let mut out = Vec::new();
+        match entry {
+            JournalEntry::Engine(cmd) => self.engine.apply_into(&cmd, &mut out),
+            JournalEntry::User { name, account } => {
+                self.next_account = self.next_account.max(account.0 + 1);
+                self.names.insert(account, name.clone());
+                self.users.insert(name, account);
+            }
+            JournalEntry::Tick { symbol, price, time_ms } => self.tick(&symbol, price, time_ms, &mut out),
+        }
+        self.events.extend(out.iter().cloned());
+        out
+    }
+
+    /// List a pair (and fund the house for it) if it is not listed yet.
+    pub fn ensure_pair(&mut self, symbol: &str, base: &str, quote: &str) -> Option<PairId> {
+        if let Some(id) = self.engine.pair_id(symbol) {
+            return Some(id);
+        }
+        self.apply_entry(JournalEntry::Engine(Command::AddPair(default_filters(symbol, base))), true);
+        for asset in [base, quote] {
+            let amount = Decimal::from(1_000_000_000_000i64);
+            self.apply_entry(
+                JournalEntry::Engine(Command::Deposit { account: HOUSE, asset: asset.into(), amount }),
+                true,
+            );
+        }
+        self.engine.pair_id(symbol)
+    }
+
+    /// A market trade: stops fire, the house re-quotes around it, alerts are checked.
+    pub fn on_market_trade(&mut self, symbol: &str, price: Decimal, time_ms: i64) -> Vec<Alert> {
+        let Some(pair) = self.engine.pair_id(symbol) else { return Vec::new() };
+        self.apply_entry(JournalEntry::Tick { symbol: symbol.into(), price, time_ms }, true);
+        let Some(view) = self.engine.pair(pair) else { return Vec::new() };
+        if matches!(view.quote.as_str(), "USDT" | "USD" | "USDC" | "FDUSD") {
+            return self.alerts.on_price(&view.base, price, time_ms);
+        }
+        Vec::new()
+    }
+
+    fn tick(&mut self, symbol: &str, price: Decimal, time_ms: i64, out: &mut Vec<Event>) {
+        let Some(pair) = self.engine.pair_id(symbol) else { return };
+        let Some(view) = self.engine.pair(pair) else { return };
+        let tick = view.config.tick_size;
+        let on_grid = (price / tick).floor() * tick;
+        self.engine.apply_into(&Command::MarketTrade { pair, price: on_grid, time_ms }, out);
+        let (quoted, bid, ask) = self.house_quotes.get(&pair).copied().unwrap_or((Decimal::ZERO, None, None));
+        if quoted == on_grid {
+            return;
+        }
+        for id in [bid, ask].into_iter().flatten() {
+            self.engine.apply_into(&Command::Cancel { account: HOUSE, order_id: id, time_ms }, out);
+        }
+        let h = self.settings.half_spread;
+        let bid_px = (on_grid * (Decimal::ONE - h) / tick).floor() * tick;
+        let ask_px = (on_grid * (Decimal::ONE + h) / tick).ceil() * tick;
+        let qty = self.settings.house_qty;
+        let bid = self.place_house(NewOrder::limit(HOUSE, pair, Side::Buy, bid_px, qty, time_ms), out);
+        let ask = self.place_house(NewOrder::limit(HOUSE, pair, Side::Sell, ask_px, qty, time_ms), out);
+        self.house_quotes.insert(pair, (on_grid, bid, ask));
+    }
+
+    fn place_house(&mut self, order: NewOrder, out: &mut Vec<Event>) -> Option<OrderId> {
+        let start = out.len();
+        self.engine.apply_into(&Command::Place(order), out);
+        out[start..].iter().find_map(|e| match e {
+            Event::Order(u)
+                if u.account == HOUSE && matches!(u.status, OrderStatus::New | OrderStatus::PartiallyFilled) =>
+            {
+                Some(u.order_id)
+            }
+            _ => None,
+        })
+    }
+
+    /// The account of a user, created (and funded with the initial balances) on first use.
+    pub fn user(&mut self, name: &str) -> AccountId {
+        if let Some(a) = self.users.get(name) {
+            return *a;
+        }
+        let account = AccountId(self.next_account);
+        self.apply_entry(JournalEntry::User { name: name.into(), account }, true);
+        for (asset, amount) in self.settings.initial_balances.clone() {
+            self.apply_entry(JournalEntry::Engine(Command::Deposit { account, asset, amount }), true);
+        }
+        account
+    }
+
+    /// The account of a known user.
+    pub fn known_user(&self, name: &str) -> Option<AccountId> {
+        self.users.get(name).copied()
+    }
+
+    /// The user name of an account (`house` for the house, `fees` for the fee account).
+    pub fn user_name(&self, account: AccountId) -> String {
+        match account {
+            HOUSE => "house".into(),
+            a if a == self.engine.fee_account() => "fees".into(),
+            a => self.names.get(&a).cloned().unwrap_or_else(|| format!("account_{a}")),
+        }
+    }
+
+    /// Every user name.
+    pub fn users(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.users.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Count an order against the user's daily limit; the error is the refusal.
+    pub fn count_daily(&mut self, account: AccountId, time_ms: i64) -> Result<(), String> {
+        let day = time_ms.div_euclid(86_400_000);
+        let n = self.daily.entry((account, day)).or_insert(0);
+        if self.settings.max_daily_trades > 0 && *n >= self.settings.max_daily_trades {
+            return Err(format!("MAX_DAILY_TRADES: at most {} orders per UTC day", self.settings.max_daily_trades));
+        }
+        *n += 1;
+        Ok(())
+    }
+}
+
+impl ExchangeSettings {
+    /// Defaults, with the seed's `MIN_ORDER_SIZE`, `MAX_ORDER_SIZE` and
+    /// `MAX_DAILY_TRADES` from the environment when set.
+    pub fn from_env() -> Self {
+        let mut s = ExchangeSettings::default();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("MIN_ORDER_SIZE").and_then(|v| v.trim().parse().ok()) {
+            s.min_order_size = v;
+        }
+        if let Some(v) = var("MAX_ORDER_SIZE").and_then(|v| v.trim().parse().ok()) {
+            s.max_order_size = Some(v);
+        }
+        if let Some(v) = var("MAX_DAILY_TRADES").and_then(|v| v.trim().parse().ok()) {
+            s.max_daily_trades = v;
+        }
+        s
+    }
+}
