@@ -50,7 +50,7 @@ pub struct Alert {
 }
 
 /// Body of `POST /api/price-alerts`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAlert {
     /// Owner.

@@ -177,6 +177,53 @@ async fn trading_api_end_to_end() {
     let stats = host.json("/api/stats").await.unwrap();
     assert_eq!(stats["funds_conserved"], true, "{stats}");
 
+    // A trading bot is a strategy instance: creating one starts the WASM strategy.
+    let (s, bot) = post(
+        &host,
+        "/api/trading-bots",
+        json!({"user_id": "alice", "name": "fast cross", "strategy": "sma-ema",
+        "pair_symbol": "BTC/USDT", "parameters": {"sma_period": 3, "ema_period": 2, "qty.BTCUSDT": "0.001"}}),
+    )
+    .await;
+    assert_eq!((s, bot["status"].as_str()), (201, Some("running")), "{bot}");
+    let plugins = host.json("/plugins").await.unwrap();
+    assert!(plugins.as_array().unwrap().iter().any(|p| p["id"] == bot["id"] && p["state"] == "running"), "{plugins}");
+    assert_eq!(host.json("/api/trading-bots?user_id=alice").await.unwrap()[0]["name"], "fast cross");
+    let (s, v) = post(
+        &host,
+        "/api/trading-bots",
+        json!({"user_id": "alice", "name": "x", "strategy": "astrology",
+        "pair_symbol": "BTC/USDT", "parameters": {}}),
+    )
+    .await;
+    assert!(
+        s == 400 && v["error"].as_str().unwrap().contains("unknown strategy `astrology`; available: sma-ema"),
+        "{v}"
+    );
+    let (s, v) = post(
+        &host,
+        "/api/trading-bots",
+        json!({"user_id": "alice", "name": "x", "strategy": "sma-ema",
+        "pair_symbol": "BTC/USDT", "parameters": {"sma_period": 0, "qty.BTCUSDT": "0.001"}}),
+    )
+    .await;
+    assert!(s == 400 && v["error"].as_str().unwrap().contains("sma_period"), "{v}");
+    assert_eq!(
+        host.json("/plugins").await.unwrap().as_array().unwrap().len(),
+        3,
+        "a refused bot leaves nothing behind"
+    );
+
+    // A DAY order that rests (it must survive the crash below).
+    let (s, resting) = post(
+        &host,
+        "/api/orders",
+        json!({"user_id": "dave", "pair_symbol": "ETH/USDT", "order_type": "limit",
+        "order_side": "buy", "quantity": "0.5", "price": "100", "time_in_force": "day"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{resting}");
+
     // The rate limit per key answers 429 with a retry hint.
     let mut limited = None;
     for _ in 0..60 {
@@ -189,10 +236,17 @@ async fn trading_api_end_to_end() {
     let v = limited.expect("the 40/minute limit is reached");
     assert!(v["error"].as_str().unwrap().starts_with("rate limit exceeded: retry in"), "{v}");
 
-    // A restart replays the journal: identical wallets and orders.
-    let before = host.json("/api/wallets?user_id=alice").await.unwrap();
-    assert!(host.stop().unwrap().success());
+    // kill -9, then a restart replays the journal: every acknowledged order, fill, wallet
+    // and alert is back as it was.
+    let wallets_before = host.json("/api/wallets?user_id=alice").await.unwrap();
+    let dave_before = host.json("/api/wallets?user_id=dave").await.unwrap();
+    host.kill().unwrap();
     let host = Host::restart(dir.path(), &args(), &env).unwrap();
-    assert_eq!(host.json("/api/wallets?user_id=alice").await.unwrap(), before);
+    assert_eq!(host.json("/api/wallets?user_id=alice").await.unwrap(), wallets_before);
+    assert_eq!(host.json("/api/wallets?user_id=dave").await.unwrap(), dave_before, "locked funds restored");
     assert_eq!(host.json(&format!("/api/orders/{id}")).await.unwrap()["status"], "CANCELED");
+    let again = host.json(&format!("/api/orders/{}", resting["id"].as_str().unwrap())).await.unwrap();
+    assert_eq!((again["status"].as_str(), again["time_in_force"].as_str()), (Some("NEW"), Some("DAY")), "{again}");
+    let alerts = host.json("/api/price-alerts?user_id=alice").await.unwrap();
+    assert_eq!((alerts[0]["id"].as_str(), &alerts[0]["is_active"]), (alert["id"].as_str(), &json!(false)), "{alerts}");
 }

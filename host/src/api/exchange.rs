@@ -185,6 +185,22 @@ pub async fn alerts(State(s): State<AppState>, Query(q): Params) -> Result<Json<
     Ok(Json(s.ask(move |c| c.api_alerts(q.get("user_id").map(String::as_str), active)).await?))
 }
 
+/// `POST /api/trading-bots` (key): starts the strategy as a WASM instance.
+#[utoipa::path(post, path = "/api/trading-bots", request_body = crate::core::bots::NewBot,
+    responses((status = 201, description = "the bot, running"), (status = 400, description = "unknown strategy, bad parameters, or init failed")))]
+pub async fn create_bot(State(s): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+    s.guard(&headers)?;
+    let req: crate::core::bots::NewBot = body(&bytes)?;
+    let bot = s.ask(move |c| c.api_create_bot(req)).await??;
+    Ok((StatusCode::CREATED, Json(bot)).into_response())
+}
+
+/// `GET /api/trading-bots?user_id=`: bots with their state and performance.
+#[utoipa::path(get, path = "/api/trading-bots", responses((status = 200)))]
+pub async fn bots(State(s): State<AppState>, Query(q): Params) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(s.ask(move |c| c.api_bots(q.get("user_id").map(String::as_str))).await?))
+}
+
 /// `GET /api/stats`.
 #[utoipa::path(get, path = "/api/stats", responses((status = 200)))]
 pub async fn stats(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {

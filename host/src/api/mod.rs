@@ -121,6 +121,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         exchange::create_alert,
         exchange::alerts,
         exchange::stats,
+        exchange::create_bot,
+        exchange::bots,
         exchange::ws,
         ws::ws
     ),
@@ -136,6 +138,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         crate::core::VariantMetrics,
         crate::core::exchange_api::ApiOrderRequest,
         crate::alerts::NewAlert,
+        crate::core::bots::NewBot,
         crate::alerts::Alert,
         crate::alerts::AlertType,
         crate::backtest::Metrics,
@@ -178,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/portfolio", get(exchange::portfolio))
         .route("/api/price-alerts", post(exchange::create_alert).get(exchange::alerts))
         .route("/api/stats", get(exchange::stats))
+        .route("/api/trading-bots", post(exchange::create_bot).get(exchange::bots))
         .fallback(routes::not_found)
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))

@@ -33,6 +33,15 @@ pub enum JournalEntry {
         /// Its engine account.
         account: AccountId,
     },
+    /// A new price alert, with the price it was created at.
+    Alert {
+        /// The request.
+        alert: crate::alerts::NewAlert,
+        /// The asset's price then (reference of percent_change).
+        price: Option<Decimal>,
+        /// Event time.
+        time_ms: i64,
+    },
     /// A trade on the real market: moves stops and the house quotes.
     Tick {
         /// Pair symbol, e.g. BTCUSDT.
@@ -98,6 +107,10 @@ pub struct Exchange {
     pub(super) alerts: Alerts,
     journal: Vec<String>,
     pub(super) events: Vec<Event>,
+    /// Alerts fired since the last drain, with the price and time that fired them.
+    pub(super) fired: Vec<(Alert, Decimal, i64)>,
+    /// The result of the last alert entry applied.
+    last_alert: Option<Result<Alert, String>>,
     daily: HashMap<(AccountId, i64), u32>,
 }
 
@@ -116,6 +129,8 @@ impl Exchange {
             alerts: Alerts::default(),
             journal: Vec::new(),
             events: Vec::new(),
+            fired: Vec::new(),
+            last_alert: None,
             daily: HashMap::new(),
         }
     }
@@ -126,6 +141,7 @@ impl Exchange {
             self.apply_entry(e, false);
         }
         self.events.clear();
+        self.fired.clear();
     }
 
     /// Journal lines written since the last call.
@@ -146,7 +162,19 @@ impl Exchange {
                 self.names.insert(account, name.clone());
                 self.users.insert(name, account);
             }
-            JournalEntry::Tick { symbol, price, time_ms } => self.tick(&symbol, price, time_ms, &mut out),
+            JournalEntry::Alert { alert, price, time_ms } => {
+                self.last_alert = Some(self.alerts.add(alert, price, time_ms));
+            }
+            JournalEntry::Tick { symbol, price, time_ms } => {
+                self.tick(&symbol, price, time_ms, &mut out);
+                if let Some(view) = self.engine.pair_id(&symbol).and_then(|p| self.engine.pair(p)) {
+                    if matches!(view.quote.as_str(), "USDT" | "USD" | "USDC" | "FDUSD") {
+                        for a in self.alerts.on_price(&view.base, price, time_ms) {
+                            self.fired.push((a, price, time_ms));
+                        }
+                    }
+                }
+            }
         }
         self.events.extend(out.iter().cloned());
         out
@@ -169,14 +197,23 @@ impl Exchange {
     }
 
     /// A market trade: stops fire, the house re-quotes around it, alerts are checked.
-    pub fn on_market_trade(&mut self, symbol: &str, price: Decimal, time_ms: i64) -> Vec<Alert> {
-        let Some(pair) = self.engine.pair_id(symbol) else { return Vec::new() };
-        self.apply_entry(JournalEntry::Tick { symbol: symbol.into(), price, time_ms }, true);
-        let Some(view) = self.engine.pair(pair) else { return Vec::new() };
-        if matches!(view.quote.as_str(), "USDT" | "USD" | "USDC" | "FDUSD") {
-            return self.alerts.on_price(&view.base, price, time_ms);
+    pub fn on_market_trade(&mut self, symbol: &str, price: Decimal, time_ms: i64) {
+        if self.engine.pair_id(symbol).is_some() {
+            self.apply_entry(JournalEntry::Tick { symbol: symbol.into(), price, time_ms }, true);
         }
-        Vec::new()
+    }
+
+    /// Add a price alert (journaled, so it survives a restart with its state).
+    pub fn add_alert(
+        &mut self,
+        alert: crate::alerts::NewAlert,
+        price: Option<Decimal>,
+        time_ms: i64,
+    ) -> Result<Alert, String> {
+        // Validate first so that a refused alert is not journaled.
+        crate::alerts::Alerts::default().add(alert.clone(), price, time_ms)?;
+        self.apply_entry(JournalEntry::Alert { alert, price, time_ms }, true);
+        self.last_alert.take().unwrap_or_else(|| Err("alert not recorded".into()))
     }
 
     fn tick(&mut self, symbol: &str, price: Decimal, time_ms: i64, out: &mut Vec<Event>) {

@@ -150,8 +150,9 @@ impl Core {
             }
         }
         let Some(name) = self.infos.get(symbol.0 as usize).map(|i| i.name.clone()) else { return };
-        for alert in self.exchange.on_market_trade(&name, price, time_ms) {
-            self.publish_exchange(|| json!({ "type": "price_alert_triggered", "alert": alert, "current_price": price, "timestamp": iso(time_ms) }));
+        self.exchange.on_market_trade(&name, price, time_ms);
+        for (alert, price, at) in std::mem::take(&mut self.exchange.fired) {
+            self.publish_exchange(|| json!({ "type": "price_alert_triggered", "alert": alert, "current_price": price, "timestamp": iso(at) }));
         }
         self.publish_exchange_events(time_ms);
     }
@@ -299,6 +300,7 @@ impl Core {
         let view = self.exchange.engine.order(id).ok_or_else(|| bad("order vanished"))?;
         let body = self.order_json(&view);
         self.publish_exchange_events(now);
+        self.flush(); // journaled before it is acknowledged
         Ok((body, trades))
     }
 
@@ -319,6 +321,7 @@ impl Core {
             return Err(bad(reason));
         }
         self.publish_exchange_events(self.now_ms);
+        self.flush(); // journaled before it is acknowledged
         let view = self.exchange.engine.order(view.id).ok_or_else(|| bad("order vanished"))?;
         Ok(self.order_json(&view))
     }
@@ -546,7 +549,9 @@ impl Core {
     pub fn api_add_alert(&mut self, req: NewAlert) -> Result<Alert, ExchangeError> {
         let asset = crate::alerts::asset_of(&req.cryptocurrency_id).unwrap_or_default();
         let price = self.usd_price(&asset);
-        self.exchange.alerts.add(req, price, self.now_ms).map_err(ExchangeError::Bad)
+        let alert = self.exchange.add_alert(req, price, self.now_ms).map_err(ExchangeError::Bad)?;
+        self.flush(); // journaled before it is acknowledged
+        Ok(alert)
     }
 
     /// `GET /api/price-alerts`.

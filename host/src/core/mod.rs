@@ -3,6 +3,7 @@
 //! Everything a batch of events changed is written to the store in one transaction and
 //! broadcast to WebSocket clients.
 
+pub mod bots;
 mod compare;
 mod dispatch;
 pub mod exchange;
@@ -108,6 +109,8 @@ pub struct Core {
     exchange_bus: broadcast::Sender<Arc<str>>,
     /// Minute of the last DAY/GTD expiry sweep.
     last_sweep_minute: i64,
+    /// Bots created through the API.
+    bots: Vec<bots::Bot>,
 }
 
 impl Core {
@@ -159,6 +162,7 @@ impl Core {
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,
+            bots: Vec::new(),
         };
         let journal: Vec<exchange::JournalEntry> = core.store.journal()?;
         if !journal.is_empty() {
