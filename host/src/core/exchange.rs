@@ -167,11 +167,11 @@ impl Exchange {
             }
             JournalEntry::Tick { symbol, price, time_ms } => {
                 self.tick(&symbol, price, time_ms, &mut out);
-                if let Some(view) = self.engine.pair_id(&symbol).and_then(|p| self.engine.pair(p)) {
-                    if matches!(view.quote.as_str(), "USDT" | "USD" | "USDC" | "FDUSD") {
-                        for a in self.alerts.on_price(&view.base, price, time_ms) {
-                            self.fired.push((a, price, time_ms));
-                        }
+                if let Some(view) = self.engine.pair_id(&symbol).and_then(|p| self.engine.pair(p))
+                    && matches!(view.quote.as_str(), "USDT" | "USD" | "USDC" | "FDUSD")
+                {
+                    for a in self.alerts.on_price(&view.base, price, time_ms) {
+                        self.fired.push((a, price, time_ms));
                     }
                 }
             }
