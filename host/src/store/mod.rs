@@ -192,8 +192,11 @@ impl Store {
             tx.prepare_cached("INSERT OR REPLACE INTO snapshots VALUES (?1,?2,?3)")?
                 .execute(params![instance, hash, bytes])?;
         }
-        for command in &batch.journal {
-            tx.prepare_cached("INSERT INTO journal (command) VALUES (?1)")?.execute([command])?;
+        if !batch.journal.is_empty() {
+            let mut st = tx.prepare_cached("INSERT INTO journal (command) VALUES (?1)")?;
+            for command in &batch.journal {
+                st.execute([command])?;
+            }
         }
         if let Some(c) = batch.cursor_ms {
             tx.prepare_cached("INSERT OR REPLACE INTO meta VALUES ('cursor_ms', ?1)")?.execute([c.to_string()])?;
