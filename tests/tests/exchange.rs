@@ -250,3 +250,39 @@ async fn trading_api_end_to_end() {
     let alerts = host.json("/api/price-alerts?user_id=alice").await.unwrap();
     assert_eq!((alerts[0]["id"].as_str(), &alerts[0]["is_active"]), (alert["id"].as_str(), &json!(false)), "{alerts}");
 }
+
+/// With book tickers in the feed, the house quotes the market's own best bid and ask.
+#[tokio::test(flavor = "multi_thread")]
+async fn house_liquidity_mirrors_the_recorded_book_ticker() {
+    use flate2::read::GzDecoder;
+    use std::io::{BufRead, BufReader};
+    let files = tradehost_tests::recording("btcusdt");
+    let mut last = None;
+    for f in &files {
+        for line in BufReader::new(GzDecoder::new(std::fs::File::open(f).unwrap())).lines() {
+            let line = line.unwrap();
+            if line.contains("@bookTicker") {
+                last = Some(line);
+            }
+        }
+    }
+    let last: Value = serde_json::from_str(last.unwrap().split_once(' ').unwrap().1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["replay".to_string(), "--speed".to_string(), "300".to_string()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    let host = Host::start(
+        dir.path(),
+        Setup {
+            plugins_toml: &sma_ema_config(10, 5),
+            modules: vec![("sma_ema.wasm", wasm("sma_ema"))],
+            args,
+            env: vec![],
+        },
+    )
+    .unwrap();
+    host.wait_for("/health", 120, |h| h["feed_ended"] == true).await.unwrap();
+    let book = host.json("/api/trading-pairs/BTC/USDT/orderbook?limit=1").await.unwrap();
+    assert_eq!(dec(&book["bids"][0]["price"]), dec(&last["data"]["b"]), "{book}");
+    assert_eq!(dec(&book["asks"][0]["price"]), dec(&last["data"]["a"]), "{book}");
+    assert_eq!(dec(&book["bids"][0]["quantity"]), dec(&last["data"]["B"]), "{book}");
+}

@@ -42,6 +42,21 @@ pub enum JournalEntry {
         /// Event time.
         time_ms: i64,
     },
+    /// The market's best bid and ask: the house quotes them (with their sizes).
+    Book {
+        /// Pair symbol.
+        symbol: String,
+        /// Best bid.
+        bid: Decimal,
+        /// Size at the best bid.
+        bid_qty: Decimal,
+        /// Best ask.
+        ask: Decimal,
+        /// Size at the best ask.
+        ask_qty: Decimal,
+        /// Event time.
+        time_ms: i64,
+    },
     /// A trade on the real market: moves stops and the house quotes.
     Tick {
         /// Pair symbol, e.g. BTCUSDT.
@@ -102,7 +117,10 @@ pub struct Exchange {
     users: HashMap<String, AccountId>,
     names: HashMap<AccountId, String>,
     next_account: u64,
-    house_quotes: HashMap<PairId, (Decimal, Option<OrderId>, Option<OrderId>)>,
+    /// Per pair: the quoted (bid, bid qty, ask, ask qty) and the house orders carrying it.
+    house_quotes: HashMap<PairId, ([Decimal; 4], Option<OrderId>, Option<OrderId>)>,
+    /// Pairs whose liquidity comes from book tickers (trades then only move stops).
+    book_fed: std::collections::HashSet<PairId>,
     pub(super) settings: ExchangeSettings,
     pub(super) alerts: Alerts,
     journal: Vec<String>,
@@ -125,6 +143,7 @@ impl Exchange {
             names: HashMap::new(),
             next_account: FIRST_USER,
             house_quotes: HashMap::new(),
+            book_fed: Default::default(),
             settings,
             alerts: Alerts::default(),
             journal: Vec::new(),
@@ -164,6 +183,9 @@ impl Exchange {
             }
             JournalEntry::Alert { alert, price, time_ms } => {
                 self.last_alert = Some(self.alerts.add(alert, price, time_ms));
+            }
+            JournalEntry::Book { symbol, bid, bid_qty, ask, ask_qty, time_ms } => {
+                self.book(&symbol, [bid, bid_qty, ask, ask_qty], time_ms, &mut out)
             }
             JournalEntry::Tick { symbol, price, time_ms } => {
                 self.tick(&symbol, price, time_ms, &mut out);
@@ -222,20 +244,57 @@ impl Exchange {
         let tick = view.config.tick_size;
         let on_grid = (price / tick).floor() * tick;
         self.engine.apply_into(&Command::MarketTrade { pair, price: on_grid, time_ms }, out);
-        let (quoted, bid, ask) = self.house_quotes.get(&pair).copied().unwrap_or((Decimal::ZERO, None, None));
-        if quoted == on_grid {
+        if self.book_fed.contains(&pair) {
             return;
         }
-        for id in [bid, ask].into_iter().flatten() {
+        let h = self.settings.half_spread;
+        let qty = self.settings.house_qty;
+        let bid = on_grid * (Decimal::ONE - h);
+        let ask = on_grid * (Decimal::ONE + h);
+        self.requote(pair, [bid, qty, ask, qty], time_ms, out);
+    }
+
+    fn book(&mut self, symbol: &str, quote: [Decimal; 4], time_ms: i64, out: &mut Vec<Event>) {
+        let Some(pair) = self.engine.pair_id(symbol) else { return };
+        self.book_fed.insert(pair);
+        self.requote(pair, quote, time_ms, out);
+    }
+
+    /// Replace the house quotes of a pair with `[bid, bid qty, ask, ask qty]`, snapped to
+    /// the pair's grid (bids down, asks up, sizes down); unchanged quotes stay as they are.
+    fn requote(&mut self, pair: PairId, quote: [Decimal; 4], time_ms: i64, out: &mut Vec<Event>) {
+        let Some(view) = self.engine.pair(pair) else { return };
+        let (tick, step) = (view.config.tick_size, view.config.step_size);
+        let snapped = [
+            (quote[0] / tick).floor() * tick,
+            (quote[1] / step).floor() * step,
+            (quote[2] / tick).ceil() * tick,
+            (quote[3] / step).floor() * step,
+        ];
+        let (current, bid_id, ask_id) =
+            self.house_quotes.get(&pair).copied().unwrap_or(([Decimal::ZERO; 4], None, None));
+        if current == snapped {
+            return;
+        }
+        for id in [bid_id, ask_id].into_iter().flatten() {
             self.engine.apply_into(&Command::Cancel { account: HOUSE, order_id: id, time_ms }, out);
         }
-        let h = self.settings.half_spread;
-        let bid_px = (on_grid * (Decimal::ONE - h) / tick).floor() * tick;
-        let ask_px = (on_grid * (Decimal::ONE + h) / tick).ceil() * tick;
-        let qty = self.settings.house_qty;
-        let bid = self.place_house(NewOrder::limit(HOUSE, pair, Side::Buy, bid_px, qty, time_ms), out);
-        let ask = self.place_house(NewOrder::limit(HOUSE, pair, Side::Sell, ask_px, qty, time_ms), out);
-        self.house_quotes.insert(pair, (on_grid, bid, ask));
+        let [bid, bid_qty, ask, ask_qty] = snapped;
+        let bid_id = (bid > Decimal::ZERO && bid_qty > Decimal::ZERO)
+            .then(|| self.place_house(NewOrder::limit(HOUSE, pair, Side::Buy, bid, bid_qty, time_ms), out))
+            .flatten();
+        let ask_id = (ask > Decimal::ZERO && ask_qty > Decimal::ZERO)
+            .then(|| self.place_house(NewOrder::limit(HOUSE, pair, Side::Sell, ask, ask_qty, time_ms), out))
+            .flatten();
+        self.house_quotes.insert(pair, (snapped, bid_id, ask_id));
+    }
+
+    /// The market's best bid/ask: the house quotes it from now on.
+    pub fn on_book(&mut self, symbol: &str, quote: [Decimal; 4], time_ms: i64) {
+        if self.engine.pair_id(symbol).is_some() {
+            let [bid, bid_qty, ask, ask_qty] = quote;
+            self.apply_entry(JournalEntry::Book { symbol: symbol.into(), bid, bid_qty, ask, ask_qty, time_ms }, true);
+        }
     }
 
     fn place_house(&mut self, order: NewOrder, out: &mut Vec<Event>) -> Option<OrderId> {

@@ -157,6 +157,14 @@ impl Core {
         self.publish_exchange_events(time_ms);
     }
 
+    /// A book ticker reaches the exchange: the house quotes the market's best bid/ask.
+    pub(super) fn exchange_book(&mut self, b: crate::market_data::BookTicker) {
+        let Some(name) = self.infos.get(b.symbol.0 as usize).map(|i| i.name.clone()) else { return };
+        let now = self.now_ms;
+        self.exchange.on_book(&name, [b.bid, b.bid_qty, b.ask, b.ask_qty], now);
+        self.publish_exchange_events(now);
+    }
+
     fn publish_exchange(&self, msg: impl FnOnce() -> Value) {
         if self.exchange_bus.receiver_count() > 0 {
             let _ = self.exchange_bus.send(msg().to_string().into());

@@ -258,6 +258,9 @@ impl Core {
             FeedEvent::Book(b) => {
                 if self.active.contains(&b.symbol) {
                     self.books.insert(b.symbol, b);
+                    if self.settings.mirror_market && !self.settings.backtest {
+                        self.exchange_book(b);
+                    }
                 }
             }
             FeedEvent::Candle(c) => self.on_kline(c),
