@@ -111,6 +111,9 @@ pub fn default_filters(symbol: &str, base: &str) -> PairConfig {
     PairConfig::new(symbol, tick, step)
 }
 
+/// The house's quote on one pair: [bid, bid qty, ask, ask qty] and the orders carrying it.
+type HouseQuote = ([Decimal; 4], Option<OrderId>, Option<OrderId>);
+
 /// The exchange state owned by the core.
 pub struct Exchange {
     pub(super) engine: Engine,
@@ -118,7 +121,7 @@ pub struct Exchange {
     names: HashMap<AccountId, String>,
     next_account: u64,
     /// Per pair: the quoted (bid, bid qty, ask, ask qty) and the house orders carrying it.
-    house_quotes: HashMap<PairId, ([Decimal; 4], Option<OrderId>, Option<OrderId>)>,
+    house_quotes: HashMap<PairId, HouseQuote>,
     /// Pairs whose liquidity comes from book tickers (trades then only move stops).
     book_fed: std::collections::HashSet<PairId>,
     pub(super) settings: ExchangeSettings,
