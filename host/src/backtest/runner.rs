@@ -84,11 +84,12 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
         return Err(BacktestError::Variant(format!("{}: {e}", path.display())));
     }
     let threads = settings.threads.clamp(1, config.strategies.len().max(1));
-    let chunk = config.strategies.len().div_ceil(threads).max(1);
-    let parts: Vec<PluginsConfig> = config
-        .strategies
-        .chunks(chunk)
-        .map(|c| PluginsConfig { plugin_dir: config.plugin_dir.clone(), strategies: c.to_vec() })
+    // Round-robin, so variants of one (maybe costly) strategy spread over the threads.
+    let parts: Vec<PluginsConfig> = (0..threads)
+        .map(|t| PluginsConfig {
+            plugin_dir: config.plugin_dir.clone(),
+            strategies: config.strategies.iter().skip(t).step_by(threads).cloned().collect(),
+        })
         .collect();
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
@@ -102,7 +103,10 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
             .collect();
         handles.into_iter().map(|h| h.join().map_err(|_| BacktestError::Thread)?).collect::<Result<Vec<_>, _>>()
     })?;
-    Ok(results.into_iter().flatten().collect())
+    let mut all: Vec<VariantResult> = results.into_iter().flatten().collect();
+    let order = |id: &str| config.strategies.iter().position(|s| s.id == id).unwrap_or(usize::MAX);
+    all.sort_by_key(|r| order(&r.strategy));
+    Ok(all)
 }
 
 fn run_part(

@@ -273,6 +273,9 @@ impl Core {
     pub(super) fn record_order_result(&mut self, order: Order, fills: Vec<Fill>, depth: u8) {
         let name = self.symbols.read().map(|t| t.name(order.symbol).to_string()).unwrap_or_default();
         match &order.reason {
+            Some(r) if order.status == OrderStatus::Rejected && self.settings.backtest => {
+                tracing::debug!(strategy = %order.instance, symbol = %name, order_id = order.id, reason = %r, "order rejected")
+            }
             Some(r) if order.status == OrderStatus::Rejected => {
                 tracing::warn!(strategy = %order.instance, symbol = %name, order_id = order.id, reason = %r, "order rejected")
             }
