@@ -61,7 +61,7 @@ impl Strategy for SmaEma {
         let stop_loss = self.stop_loss;
         let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == candle.symbol) else { return };
         let close = candle.close;
-        let close_f = close.to_string().parse::<f64>().unwrap_or(f64::NAN);
+        let close_f = tradehost_sdk::indicators::to_f64(close);
         let (sma, ema) = (leg.sma.update(close_f), leg.ema.update(close_f));
         let sign = match (sma, ema) {
             (Some(s), Some(e)) => Some(if e > s {
