@@ -12,7 +12,8 @@
 //!   the running instance to that build. `watcher_cached_build` alternates the hostile
 //!   fixture's v1 and v2 (both in the loader's in-memory cache after the first round);
 //!   `watcher_new_build` makes every build new (v1 with a distinct custom section
-//!   appended), so every reload compiles, as a developer's rebuild does.
+//!   appended), so every reload compiles, as a developer's rebuild does;
+//!   `watcher_new_build_sma_ema` does the same with the real (larger) SMA/EMA strategy.
 //!
 //! Needs the components built by `make wasm`.
 
@@ -119,16 +120,20 @@ fn median(record: &[f64]) -> Option<f64> {
 /// A plugin directory watched by the real watcher, with one instance running from it.
 struct Watched {
     dir: tempfile::TempDir,
+    /// The watched module's file name.
+    file: &'static str,
     host: PluginHost,
     events: Receiver<WatchEvent>,
     _watcher: notify::RecommendedWatcher,
+    /// Per replacement, ms since the start: file written and renamed, event received, live.
+    stages: Vec<[f64; 3]>,
 }
 
 impl Watched {
-    fn new(loader: &Loader, first: &[u8]) -> Watched {
+    fn new(loader: &Loader, file: &'static str, first: &[u8]) -> Watched {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("hostile.wasm"), first).expect("write module");
-        let config = strategy_config(dir.path(), "hostile.wasm");
+        std::fs::write(dir.path().join(file), first).expect("write module");
+        let config = strategy_config(dir.path(), file);
         std::fs::write(dir.path().join("plugins.toml"), "version = 1\n").expect("write config");
         let modules = PluginHost::load_modules(loader, &config);
         let mut host = PluginHost::new(loader.clone());
@@ -139,26 +144,30 @@ impl Watched {
             move |e| tx.send(e).is_ok()
         })
         .expect("watcher starts");
-        Watched { dir, host, events, _watcher: w }
+        Watched { dir, file, host, events, _watcher: w, stages: Vec::new() }
     }
 
     /// Replace the module file atomically and wait until the instance runs that build.
     fn replace(&mut self, bytes: &[u8]) -> Duration {
         let want = hex_sha256(bytes);
-        let target = self.dir.path().join("hostile.wasm");
-        let tmp = self.dir.path().join("hostile.wasm.part");
+        let target = self.dir.path().join(self.file);
+        let tmp = self.dir.path().join(format!("{}.part", self.file));
         let started = Instant::now();
         std::fs::write(&tmp, bytes).expect("write build");
         std::fs::rename(&tmp, &target).expect("rename build");
+        let renamed = started.elapsed();
         loop {
             let left = WATCH_TIMEOUT.saturating_sub(started.elapsed());
             match self.events.recv_timeout(left) {
                 Ok(WatchEvent::Module(path, Ok(m))) if path == target && m.hash == want => {
+                    let received = started.elapsed();
                     let report = self.host.apply_module(&path, Ok(m));
                     let inst = &self.host.instances()[0];
                     let live = inst.is_running() && inst.module.as_ref().is_some_and(|m| m.hash == want);
                     assert!(live, "reload not applied: {report:?} {:?}", inst.stats.last_error);
-                    return started.elapsed();
+                    let done = started.elapsed();
+                    self.stages.push([renamed, received, done].map(|d| d.as_secs_f64() * 1e3));
+                    return done;
                 }
                 Ok(WatchEvent::Module(_, Err(e))) => panic!("watcher rejected the build: {e}"),
                 Ok(_) => continue, // a straggler from an earlier replacement
@@ -184,8 +193,8 @@ fn hot_reload(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let mut times: [Vec<f64>; 8] = Default::default();
-    let [t_cold, t_cold_sma, t_disk, t_mem, t_swap, t_swap_sma, t_w_cached, t_w_new] = &mut times;
+    let mut times: [Vec<f64>; 9] = Default::default();
+    let [t_cold, t_cold_sma, t_disk, t_mem, t_swap, t_swap_sma, t_w_cached, t_w_new, t_w_new_sma] = &mut times;
 
     for (name, build, record) in
         [("load_cold_compile_hostile", "hostile", t_cold), ("load_cold_compile_sma_ema", "sma_ema", t_cold_sma)]
@@ -223,8 +232,8 @@ fn hot_reload(c: &mut Criterion) {
         })
     });
 
+    let (mut inst, mut n) = (running(m1.clone()), 0u64);
     group.bench_function("swap_hostile_v1_v2", |b| {
-        let (mut inst, mut n) = (running(m1.clone()), 0u64);
         b.iter_custom(|iters| {
             timed(iters, t_swap, || {
                 n += 1;
@@ -236,41 +245,71 @@ fn hot_reload(c: &mut Criterion) {
             })
         })
     });
+    let mut inst_sma = running(m_sma.clone());
     group.bench_function("swap_sma_ema", |b| {
-        let mut inst = running(m_sma.clone());
         b.iter_custom(|iters| {
             timed(iters, t_swap_sma, || {
                 let started = Instant::now();
-                let carry = inst.take_snapshot();
-                inst.start(m_sma.clone(), Some(carry)).expect("swap");
+                let carry = inst_sma.take_snapshot();
+                inst_sma.start(m_sma.clone(), Some(carry)).expect("swap");
                 started.elapsed()
             })
         })
     });
 
+    let sma = read("sma_ema");
+    let (mut w_cached, mut w_new) =
+        (Watched::new(&loader, "hostile.wasm", &v1), Watched::new(&loader, "hostile.wasm", &v1));
+    let mut w_new_sma = Watched::new(&loader, "sma_ema.wasm", &sma);
+    // Counters live outside the closures: criterion calls a closure once per sample.
+    let (mut n_cached, mut n_new, mut n_new_sma) = (0u64, 0u64, 0u64);
     group.bench_function("watcher_cached_build", |b| {
-        let (mut w, mut n) = (Watched::new(&loader, &v1), 0u64);
         b.iter_custom(|iters| {
             timed(iters, t_w_cached, || {
-                n += 1;
-                w.replace(if n % 2 == 1 { &v2 } else { &v1 })
+                n_cached += 1;
+                w_cached.replace(if n_cached % 2 == 1 { &v2 } else { &v1 })
             })
         })
     });
     group.bench_function("watcher_new_build", |b| {
-        let (mut w, mut n) = (Watched::new(&loader, &v1), 0u64);
         b.iter_custom(|iters| {
             timed(iters, t_w_new, || {
-                n += 1;
-                w.replace(&new_build(&v1, n))
+                n_new += 1;
+                w_new.replace(&new_build(&v1, n_new))
+            })
+        })
+    });
+    group.bench_function("watcher_new_build_sma_ema", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, t_w_new_sma, || {
+                n_new_sma += 1;
+                w_new_sma.replace(&new_build(&sma, n_new_sma))
             })
         })
     });
     group.finish();
     summary(&times);
+    stages("watcher_cached_build", &w_cached.stages);
+    stages("watcher_new_build", &w_new.stages);
+    stages("watcher_new_build_sma_ema", &w_new_sma.stages);
 }
 
-fn summary(times: &[Vec<f64>; 8]) {
+/// Where the end-to-end time goes: medians over every replacement after the first.
+fn stages(name: &str, stages: &[[f64; 3]]) {
+    let at = |i: usize| {
+        let mut v: Vec<f64> = stages.iter().skip(1).map(|s| s[i]).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (renamed, received, live) = (at(0), at(1), at(2));
+    println!(
+        "{name}: {} replacements; median ms since the write began: renamed {renamed:.2}, \
+         WatchEvent::Module received {received:.2}, swapped and live {live:.2}",
+        stages.len()
+    );
+}
+
+fn summary(times: &[Vec<f64>; 9]) {
     let names = [
         "load_cold_compile_hostile",
         "load_cold_compile_sma_ema",
@@ -280,6 +319,7 @@ fn summary(times: &[Vec<f64>; 8]) {
         "swap_sma_ema",
         "watcher_cached_build",
         "watcher_new_build",
+        "watcher_new_build_sma_ema",
     ];
     println!("\nhot_reload summary (goal: file replaced -> new version live <= {GOAL_MS} ms)");
     println!("{:<28} {:>12}", "benchmark", "median ms");

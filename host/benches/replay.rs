@@ -5,11 +5,16 @@
 //! (every line of the recordings, depth frames included) for every variant.
 //!
 //! - `aggregator_only` (baseline): the pre-parsed events through `CandleAggregator` alone;
+//! - `gunzip_only`: decompressing the files and splitting lines, nothing parsed;
 //! - `feed_only`: gunzip + parse + merge (`open_replay`), nothing downstream;
 //! - `core_preparsed`: the pre-parsed events through `Core::handle`;
 //! - `core_gunzip_parse`: `open_replay` and `Core::handle` on one thread, in series;
 //! - `core_pipelined`: the app's topology, a feed thread sending batches of 512 events
-//!   to the core thread over a bounded channel (`app.rs`).
+//!   to the core thread over a bounded channel (`app.rs`);
+//! - `core_preparsed_trading`: as `core_preparsed` with SMA 3 / EMA 2 instead of 10 / 5.
+//!   The recording spans only ~11 minutes (about 10 closed candles per symbol), so the
+//!   plugins.toml periods never warm up and never trade; the short periods make the
+//!   strategies place orders that fill on the paper venue.
 //!
 //! A fresh `Core` (store in a temporary SQLite file, strategies started) is built before
 //! every timed iteration, outside the timing. Needs `make wasm`.
@@ -44,12 +49,13 @@ fn wasm_dir() -> PathBuf {
     dir
 }
 
-/// The two variants of plugins.toml, with the module taken from the build output.
-fn config() -> PluginsConfig {
+/// The two variants of plugins.toml (SMA `sma`, EMA `ema`), with the module taken from
+/// the build output.
+fn config(sma: u32, ema: u32) -> PluginsConfig {
     let variant = |id: &str, stop_loss: &str| {
         format!(
             "[[strategy]]\nid = \"{id}\"\nmodule = \"sma_ema.wasm\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n\
-             venue = \"paper\"\n[strategy.params]\nsma_period = 10\nema_period = 5\nstop_loss = \"{stop_loss}\"\n\
+             venue = \"paper\"\n[strategy.params]\nsma_period = {sma}\nema_period = {ema}\nstop_loss = \"{stop_loss}\"\n\
              qty = {{ BTCUSDT = \"0.001\", ETHUSDT = \"0.01\" }}\n"
         )
     };
@@ -96,8 +102,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn new() -> Setup {
-        let config = config();
+    fn new(config: PluginsConfig) -> Setup {
         let loader = Loader::new(None).expect("wasm engine");
         let modules = PluginHost::load_modules(&loader, &config);
         for (path, r) in &modules {
@@ -122,6 +127,21 @@ impl Setup {
         let plugins = PluginHost::new(self.loader.clone());
         Core::new(settings, symbols, plugins, store, self.config.clone(), &self.modules, bus).expect("core starts")
     }
+}
+
+/// Decompress the recordings and split them into lines, as the feed's line reader does.
+fn gunzip_lines(paths: &[PathBuf]) -> usize {
+    let mut lines = 0;
+    for p in paths {
+        let file = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(file));
+        let mut line = String::new();
+        while reader.read_line(&mut line).expect("readable gzip") > 0 {
+            lines += 1;
+            line.clear();
+        }
+    }
+    lines
 }
 
 /// Drive a core over events, flushing every `BATCH` events and at the end.
@@ -186,20 +206,23 @@ fn median(record: &[f64]) -> Option<f64> {
 fn replay(c: &mut Criterion) {
     let paths = recordings();
     let frames = count_frames(&paths);
-    let mut setup = Setup::new();
+    let mut setup = Setup::new(config(10, 5));
+    let mut trading = Setup::new(config(3, 2));
     // Parse once with a table the cores then start from, so symbol ids agree.
     let table: SharedSymbols = feeds::shared_symbols();
     let events: Vec<FeedEvent> = feed_events(&paths, table.clone()).collect();
     let table = table.read().map(|t| t.clone()).unwrap_or_default();
     let fresh = |t: &Symbols| -> SharedSymbols { Arc::new(RwLock::new(t.clone())) };
-    let check = {
+    let check = |setup: &mut Setup, must_trade: bool| {
         let mut core = setup.core(fresh(&table));
         drive(&mut core, events.iter().copied());
         let h = core.health();
         assert_eq!(h.strategies_running, 2, "both variants must run the whole replay");
         assert!(h.candles > 0, "the replay must close candles");
+        assert!(!must_trade || h.fills > 0, "the short-period variants must trade");
         format!("{} events, {} candles, {} orders, {} fills", h.events, h.candles, h.orders, h.fills)
     };
+    let checks = [check(&mut setup, false), check(&mut trading, true)];
 
     let mut group = c.benchmark_group("replay");
     group
@@ -208,8 +231,8 @@ fn replay(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(frames));
-    let mut times: [Vec<f64>; 5] = Default::default();
-    let [t_agg, t_feed, t_pre, t_serial, t_pipe] = &mut times;
+    let mut times: [Vec<f64>; 7] = Default::default();
+    let [t_agg, t_gunzip, t_feed, t_pre, t_serial, t_pipe, t_trading] = &mut times;
 
     group.bench_function("aggregator_only", |b| {
         b.iter_custom(|iters| {
@@ -228,6 +251,9 @@ fn replay(c: &mut Criterion) {
                 },
             )
         })
+    });
+    group.bench_function("gunzip_only", |b| {
+        b.iter_custom(|iters| timed(iters, t_gunzip, || (), |()| assert_eq!(gunzip_lines(&paths) as u64, frames)))
     });
     group.bench_function("feed_only", |b| {
         b.iter_custom(|iters| {
@@ -267,23 +293,38 @@ fn replay(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("core_preparsed_trading", |b| {
+        b.iter_custom(|iters| {
+            timed(iters, t_trading, || trading.core(fresh(&table)), |core| drive(core, events.iter().copied()))
+        })
+    });
     group.finish();
-    summary(&times, frames, events.len(), &check);
+    summary(&times, frames, events.len(), &checks);
 }
 
-fn summary(times: &[Vec<f64>; 5], frames: u64, events: usize, check: &str) {
-    let names = ["aggregator_only", "feed_only", "core_preparsed", "core_gunzip_parse", "core_pipelined"];
+fn summary(times: &[Vec<f64>; 7], frames: u64, events: usize, checks: &[String; 2]) {
+    let names = [
+        "aggregator_only",
+        "gunzip_only",
+        "feed_only",
+        "core_preparsed",
+        "core_gunzip_parse",
+        "core_pipelined",
+        "core_preparsed_trading",
+    ];
     let Some(base) = median(&times[0]) else { return };
-    println!("\nreplay summary: {frames} frames -> {events} events; one core run: {check}");
-    println!("{:<20} {:>12} {:>14} {:>16}", "benchmark", "median ms", "frames/s", "x aggregator");
+    println!("\nreplay summary: {frames} frames -> {events} events");
+    println!("one core run, SMA 10 / EMA 5 (plugins.toml): {}", checks[0]);
+    println!("one core run, SMA 3 / EMA 2 (trading):       {}", checks[1]);
+    println!("{:<24} {:>12} {:>14} {:>16}", "benchmark", "median ms", "frames/s", "x aggregator");
     let mut by_name = HashMap::new();
     for (name, t) in names.iter().zip(times) {
         if let Some(m) = median(t) {
             by_name.insert(*name, frames as f64 / m);
-            println!("{name:<20} {:>12.1} {:>14.0} {:>16.1}", m * 1e3, frames as f64 / m, m / base);
+            println!("{name:<24} {:>12.2} {:>14.0} {:>16.1}", m * 1e3, frames as f64 / m, m / base);
         }
     }
-    for name in ["core_preparsed", "core_gunzip_parse", "core_pipelined"] {
+    for name in ["core_preparsed", "core_gunzip_parse", "core_pipelined", "core_preparsed_trading"] {
         if let Some(fps) = by_name.get(name) {
             let verdict = if *fps >= GOAL_FRAMES_PER_SEC { "met" } else { "MISSED" };
             println!("goal {name}: >= 1 M frames/s: {verdict} ({:.2} M frames/s)", fps / 1e6);

@@ -184,8 +184,10 @@ fn sandbox(c: &mut Criterion) {
     let mut times: [Vec<f64>; 5] = Default::default();
     let [t_native, t_sandboxed, t_prices, t_refresh, t_floor] = &mut times;
 
+    // State lives outside the closures (criterion calls each once per sample), so every
+    // benchmark walks the stream once through one strategy instance.
+    let (mut s, host, mut i) = (native(), MockHost::default(), 0usize);
     group.bench_function("native", |b| {
-        let (mut s, host, mut i) = (native(), MockHost::default(), 0usize);
         b.iter_custom(|iters| {
             timed(iters, t_native, || {
                 let mut cx = Ctx::new(&host);
@@ -196,8 +198,8 @@ fn sandbox(c: &mut Criterion) {
         })
     });
 
+    let (mut inst, mut i) = (sandboxed(&loader), 0usize);
     group.bench_function("sandboxed", |b| {
-        let (mut inst, mut i) = (sandboxed(&loader), 0usize);
         b.iter_custom(|iters| {
             timed(iters, t_sandboxed, || {
                 black_box(call(&mut inst, &wit_candles[i % CANDLES]));
@@ -208,8 +210,8 @@ fn sandbox(c: &mut Criterion) {
 
     // What the core keeps: one last price per interned symbol (BTCUSDT, ETHUSDT).
     let last_prices = vec![Some(Decimal::new(6_183_763, 2)), Some(Decimal::new(268_380, 2))];
+    let (mut inst, mut i) = (sandboxed(&loader), 0usize);
     group.bench_function("sandboxed_last_prices", |b| {
-        let (mut inst, mut i) = (sandboxed(&loader), 0usize);
         b.iter_custom(|iters| {
             timed(iters, t_prices, || {
                 if let Some(hs) = inst.host_state() {
@@ -222,8 +224,8 @@ fn sandbox(c: &mut Criterion) {
     });
 
     let account = Account::new(BTreeMap::from([("USDT".to_string(), Decimal::from(10_000))]), Decimal::new(1, 3));
+    let (mut inst, mut i) = (sandboxed(&loader), 0usize);
     group.bench_function("sandboxed_core_refresh", |b| {
-        let (mut inst, mut i) = (sandboxed(&loader), 0usize);
         b.iter_custom(|iters| {
             timed(iters, t_refresh, || {
                 let id = inst.id().to_string();
@@ -239,8 +241,8 @@ fn sandbox(c: &mut Criterion) {
     });
     // The floor of any event call: `on-timer`, which the strategy leaves to the SDK's
     // default (no work, no intents), so only the boundary crossing is left.
+    let mut inst = sandboxed(&loader);
     group.bench_function("sandboxed_floor_on_timer", |b| {
-        let mut inst = sandboxed(&loader);
         b.iter_custom(|iters| {
             timed(iters, t_floor, || {
                 let out = inst.invoke(|api, st| api.tradehost_strategy_guest().call_on_timer(st, START_MS));

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Quiet time after the last file event before acting on a change.
-const DEBOUNCE: Duration = Duration::from_millis(50);
+const DEBOUNCE: Duration = Duration::from_millis(20);
 /// Longest wait for things to settle: a file written continuously is still picked up.
 const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
 
