@@ -26,6 +26,34 @@ struct Leg {
     ema: Ema,
     /// Sign of (ema - sma) at the previous candle: -1, 0 or 1; None before warm-up.
     prev_sign: Option<i8>,
+    /// What the host last said about this symbol's account; dropped whenever this
+    /// strategy acts or is told of a fill, so it is never stale (and a candle in a quiet
+    /// stretch costs no host call).
+    view: Option<View>,
+}
+
+/// The host's answers the decision needs.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    position: Decimal,
+    entry: Option<Decimal>,
+    /// An entry or exit order is still working.
+    busy: bool,
+    /// The resting stop-loss order, if any.
+    stop: Option<u64>,
+}
+
+impl View {
+    fn ask(ctx: &Ctx, symbol: SymbolId) -> View {
+        let host = ctx.host();
+        let open = host.open_orders(symbol);
+        View {
+            position: host.position(symbol),
+            entry: host.entry_price(symbol),
+            busy: open.iter().any(|o| !matches!(o.kind, OrderKind::StopMarket(_))),
+            stop: open.iter().find(|o| o.side == Side::Sell).map(|o| o.id),
+        }
+    }
 }
 
 /// The strategy: one [`Leg`] per symbol.
@@ -52,7 +80,14 @@ impl Strategy for SmaEma {
         for s in &ctx.symbols {
             let key = format!("qty.{}", s.name);
             let qty = Params::check(&key, p.require::<Decimal>(&key)?, |v| *v > Decimal::ZERO, "a positive quantity")?;
-            legs.push(Leg { symbol: s.id, qty, sma: Sma::new(sma_period), ema: Ema::new(ema_period), prev_sign: None });
+            legs.push(Leg {
+                symbol: s.id,
+                qty,
+                sma: Sma::new(sma_period),
+                ema: Ema::new(ema_period),
+                prev_sign: None,
+                view: None,
+            });
         }
         Ok((SmaEma { legs, stop_loss }, Subscriptions::default()))
     }
@@ -80,36 +115,37 @@ impl Strategy for SmaEma {
         let crossed_up = matches!((prev, sign), (Some(p), Some(1)) if p <= 0);
         let crossed_down = matches!((prev, sign), (Some(p), Some(-1)) if p >= 0);
 
-        let host = ctx.host();
-        let open = host.open_orders(leg.symbol);
-        if open.iter().any(|o| !matches!(o.kind, OrderKind::StopMarket(_))) {
+        let view = *leg.view.get_or_insert_with(|| View::ask(ctx, leg.symbol));
+        if view.busy {
             return; // an entry or exit is still working; decide again on the next candle
         }
-        let resting_stop = open.iter().find(|o| o.side == Side::Sell).map(|o| o.id);
-        let position = host.position(leg.symbol);
-        if position > Decimal::ZERO {
+        if view.position > Decimal::ZERO {
             // The resting stop order normally takes the loss; the close check covers a
             // venue that refused it.
-            let stop_hit = resting_stop.is_none()
-                && host.entry_price(leg.symbol).is_some_and(|entry| close <= entry * (Decimal::ONE - stop_loss));
+            let stop_hit =
+                view.stop.is_none() && view.entry.is_some_and(|entry| close <= entry * (Decimal::ONE - stop_loss));
             if stop_hit || crossed_down {
                 let reason = if stop_hit { "stop-loss" } else { "ema crossed below sma" };
-                if let Some(id) = resting_stop {
+                if let Some(id) = view.stop {
                     ctx.cancel(id);
                 }
                 ctx.signal(leg.symbol, Side::Sell, close, reason);
-                ctx.market(leg.symbol, Side::Sell, position, reason);
+                ctx.market(leg.symbol, Side::Sell, view.position, reason);
+                leg.view = None;
             }
         } else if crossed_up {
             ctx.signal(leg.symbol, Side::Buy, close, "ema crossed above sma");
             ctx.market(leg.symbol, Side::Buy, leg.qty, "ema crossed above sma");
+            leg.view = None;
         }
     }
 
     /// After an entry fills, protect it with a resting stop-market sell at
     /// `fill price * (1 - stop_loss)`.
     fn on_fill(&mut self, ctx: &mut Ctx, fill: &Fill) {
-        if fill.side != Side::Buy || !self.legs.iter().any(|l| l.symbol == fill.symbol) {
+        let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == fill.symbol) else { return };
+        leg.view = None;
+        if fill.side != Side::Buy {
             return;
         }
         let stop = (fill.price * (Decimal::ONE - self.stop_loss)).round_dp(8);
