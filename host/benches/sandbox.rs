@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 use tradehost::config::PluginsConfig;
 use tradehost::execution::Account;
 use tradehost::market_data::{Candle, SymbolId, SymbolInfo};
-use tradehost::plugins::bindings::{account_view, candle_out, wit};
+use tradehost::plugins::bindings::{account_view, candle_compact_out, candle_out, wit};
+
+/// A candle as the core sends it: the compact form when it fits, else the full record.
+type WireCandle = (wit::Candle, Option<wit::CandleCompact>);
 use tradehost::plugins::{Loader, PluginInstance};
 use tradehost_sdk::testing::MockHost;
 use tradehost_sdk::{Ctx, Strategy};
@@ -128,9 +131,12 @@ fn sandboxed(loader: &Loader) -> PluginInstance {
     inst
 }
 
-fn call(inst: &mut PluginInstance, c: &wit::Candle) -> Vec<wit::Intent> {
-    let c = *c;
-    match inst.invoke(move |api, st| api.tradehost_strategy_guest().call_on_candle(st, c)) {
+fn call(inst: &mut PluginInstance, c: &WireCandle) -> Vec<wit::Intent> {
+    let (wide, compact) = *c;
+    match inst.invoke(move |api, st| match compact {
+        Some(k) => api.tradehost_strategy_guest().call_on_candle_compact(st, k),
+        None => api.tradehost_strategy_guest().call_on_candle(st, wide),
+    }) {
         Some(intents) => intents,
         None => panic!("sandboxed call failed: {:?}", inst.stats.last_error),
     }
@@ -138,7 +144,7 @@ fn call(inst: &mut PluginInstance, c: &wit::Candle) -> Vec<wit::Intent> {
 
 /// Both builds must decide the same over one pass of the stream, or the comparison
 /// measures two different workloads.
-fn check_parity(loader: &Loader, host_candles: &[tradehost_sdk::Candle], wit_candles: &[wit::Candle]) -> usize {
+fn check_parity(loader: &Loader, host_candles: &[tradehost_sdk::Candle], wit_candles: &[WireCandle]) -> usize {
     let (mut n, host, mut s) = (native(), MockHost::default(), sandboxed(loader));
     let mut orders = 0;
     for (hc, wc) in host_candles.iter().zip(wit_candles) {
@@ -174,7 +180,8 @@ fn median(record: &[f64]) -> Option<f64> {
 fn sandbox(c: &mut Criterion) {
     let stream = candles();
     let host_candles: Vec<tradehost_sdk::Candle> = stream.iter().map(sdk_candle).collect();
-    let wit_candles: Vec<wit::Candle> = stream.iter().map(candle_out).collect();
+    let wit_candles: Vec<WireCandle> = stream.iter().map(|c| (candle_out(c), candle_compact_out(c))).collect();
+    assert!(wit_candles.iter().all(|(_, k)| k.is_some()), "the bench stream takes the compact path");
     let loader = Loader::new(None).expect("wasm engine");
     let orders = check_parity(&loader, &host_candles, &wit_candles);
 

@@ -182,6 +182,27 @@ pub fn candle_in(c: wit::Candle) -> crate::Candle {
     }
 }
 
+/// Convert a compact candle from the contract.
+pub fn candle_compact_in(c: wit::CandleCompact) -> crate::Candle {
+    let d = |m: i64, scale: u8| {
+        Decimal::try_new(m, u32::from(scale)).unwrap_or_else(|e| panic!("host sent an invalid decimal: {e}"))
+    };
+    crate::Candle {
+        symbol: c.symbol,
+        open_time_ms: c.open_time_ms,
+        close_time_ms: c.open_time_ms + 59_999,
+        open: d(c.open, c.price_scale),
+        high: d(c.high, c.price_scale),
+        low: d(c.low, c.price_scale),
+        close: d(c.close, c.price_scale),
+        volume: d(c.volume, c.base_scale),
+        quote_volume: d(c.quote_volume, c.quote_scale),
+        trades: c.trades,
+        taker_buy_base: d(c.taker_buy_base, c.base_scale),
+        taker_buy_quote: d(c.taker_buy_quote, c.quote_scale),
+    }
+}
+
 /// Convert a fill from the contract.
 pub fn fill_in(f: wit::Fill) -> crate::Fill {
     crate::Fill {
@@ -215,6 +236,10 @@ macro_rules! __guest_impl {
             }
             fn on_candle(c: __t::Candle) -> Vec<__t::Intent> {
                 let c = $crate::guest::candle_in(c);
+                STATE.with(|s| $crate::guest::dispatch(s, |st, cx| $crate::Strategy::on_candle(st, cx, &c)))
+            }
+            fn on_candle_compact(c: __t::CandleCompact) -> Vec<__t::Intent> {
+                let c = $crate::guest::candle_compact_in(c);
                 STATE.with(|s| $crate::guest::dispatch(s, |st, cx| $crate::Strategy::on_candle(st, cx, &c)))
             }
             fn on_fill(f: __t::Fill) -> Vec<__t::Intent> {

@@ -134,12 +134,16 @@ impl Core {
             self.publish("candle", || super::views::candle_json(&name, &c));
         }
         let wc = candle_out(&c);
+        let compact = bindings::candle_compact_out(&c);
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
             if inst.is_running() && inst.trades(c.symbol) {
                 self.deliver(
                     i,
-                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_candle(st, wc)),
+                    Box::new(move |api, st| match compact {
+                        Some(k) => api.tradehost_strategy_guest().call_on_candle_compact(st, k),
+                        None => api.tradehost_strategy_guest().call_on_candle(st, wc),
+                    }),
                     true,
                     0,
                 );

@@ -135,6 +135,44 @@ pub fn candle_out(c: &crate::market_data::Candle) -> wit::Candle {
     }
 }
 
+/// The candle in its compact form (14 flat values), when every field fits an `s64` at
+/// the shared scales; `None` sends the full record instead.
+pub fn candle_compact_out(c: &crate::market_data::Candle) -> Option<wit::CandleCompact> {
+    let [open, high, low, close, price_scale] = shared_scale(&[c.open, c.high, c.low, c.close])?;
+    let [volume, taker_buy_base, base_scale] = shared_scale(&[c.volume, c.taker_buy_base])?;
+    let [quote_volume, taker_buy_quote, quote_scale] = shared_scale(&[c.quote_volume, c.taker_buy_quote])?;
+    Some(wit::CandleCompact {
+        symbol: c.symbol.0,
+        open_time_ms: c.open_time_ms,
+        open,
+        high,
+        low,
+        close,
+        price_scale: price_scale as u8,
+        volume,
+        taker_buy_base,
+        base_scale: base_scale as u8,
+        quote_volume,
+        taker_buy_quote,
+        quote_scale: quote_scale as u8,
+        trades: c.trades,
+    })
+}
+
+/// Mantissas of `N - 1` decimals at their largest (normalised) scale, then that scale;
+/// `None` if one does not fit an `i64` there.
+fn shared_scale<const N: usize>(ds: &[Decimal]) -> Option<[i64; N]> {
+    let scale = ds.iter().map(|d| d.normalize().scale()).max()?;
+    let mut out = [0i64; N];
+    for (slot, d) in out.iter_mut().zip(ds) {
+        let n = d.normalize();
+        let m = n.mantissa().checked_mul(10i128.checked_pow(scale - n.scale())?)?;
+        *slot = i64::try_from(m).ok()?;
+    }
+    *out.last_mut()? = i64::from(scale as u8);
+    Some(out)
+}
+
 /// A side in the contract's shape.
 pub fn side_out(s: crate::execution::Side) -> wit::Side {
     match s {
@@ -235,5 +273,30 @@ mod tests {
             assert_eq!(back.scale(), d.scale(), "scale kept for {c}");
         }
         assert_eq!(dec_in(wit::Decimal { lo: 1, hi: 0, scale: 29 }), None, "scale > 28 is refused");
+    }
+
+    #[test]
+    fn compact_candles_are_exact_or_absent() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let mut c = crate::market_data::Candle {
+            symbol: SymbolId(3),
+            open_time_ms: 60_000,
+            close_time_ms: 119_999,
+            open: d("61837.63000000"),
+            high: d("61840.1"),
+            low: d("61800"),
+            close: d("61811.99"),
+            volume: d("1.25000"),
+            quote_volume: d("77283.42710000"),
+            trades: 7,
+            taker_buy_base: d("0.00001"),
+            taker_buy_quote: d("0.6183763"),
+        };
+        let k = candle_compact_out(&c).unwrap();
+        assert_eq!((k.open, k.high, k.low, k.close, k.price_scale), (6183763, 6184010, 6180000, 6181199, 2));
+        assert_eq!((k.volume, k.taker_buy_base, k.base_scale), (125000, 1, 5));
+        assert_eq!((k.quote_volume, k.taker_buy_quote, k.quote_scale), (772834271000, 6183763, 7));
+        c.quote_volume = d("79228162514264337593543950335");
+        assert!(candle_compact_out(&c).is_none(), "too wide for an s64: the full record is sent");
     }
 }
