@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | [`types`] | exact-decimal market data, orders and intents |
 //! | [`params`] | typed access to the `[strategy.params]` table of plugins.toml |
-//! | [`indicators`] | streaming SMA and EMA (TA-Lib seeding) |
+//! | [`indicators`] | streaming SMA, EMA, RSI, Bollinger, ATR, rolling std dev, z-score, ROCP (equal to TA-Lib) |
 //! | [`state`] | a tiny binary writer/reader for `snapshot`/`restore` |
 //! | [`testing`] | an in-memory host for native unit tests |
 #![deny(missing_docs)]
