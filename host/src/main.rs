@@ -178,7 +178,10 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
     let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let json_path = args.out.join("report.json");
-    std::fs::write(&json_path, serde_json::to_vec_pretty(&report::json(&files, &results, elapsed))?)?;
+    // Compact and buffered: a long backtest's trade log is large.
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&json_path)?);
+    serde_json::to_writer(&mut out, &report::json(&files, &results, elapsed))?;
+    std::io::Write::flush(&mut out)?;
     let html_path = args.out.join("report.html");
     std::fs::write(&html_path, report::html(&files, &results))?;
     print!("{}", report::table(&results));

@@ -52,9 +52,29 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
 
-/// The JSON report; `elapsed_s` is the time spent in the backtest itself.
+/// Most equity points kept per variant in the JSON report (metrics use every point).
+pub const MAX_EQUITY_POINTS: usize = 10_000;
+
+/// The JSON report; `elapsed_s` is the time spent in the backtest itself. Equity curves
+/// are thinned to at most [`MAX_EQUITY_POINTS`] evenly spaced points (the last kept).
 pub fn json(files: &[String], results: &[VariantResult], elapsed_s: f64) -> serde_json::Value {
-    serde_json::json!({ "data": files, "convention": CONVENTION, "elapsed_s": elapsed_s, "variants": results })
+    let variants: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let every = r.equity.len().div_ceil(MAX_EQUITY_POINTS).max(1);
+            let equity: Vec<&(i64, f64)> = r
+                .equity
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % every == 0 || *i + 1 == r.equity.len())
+                .map(|(_, p)| p)
+                .collect();
+            serde_json::json!({
+                "strategy": r.strategy, "params": r.params, "metrics": r.metrics, "equity": equity, "trades": r.trades,
+            })
+        })
+        .collect();
+    serde_json::json!({ "data": files, "convention": CONVENTION, "elapsed_s": elapsed_s, "variants": variants })
 }
 
 fn escape(s: &str) -> String {
