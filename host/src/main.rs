@@ -170,7 +170,7 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
         fee: args.fee,
         slippage: rust_decimal::Decimal::new(i64::from(args.slippage_bps), 4),
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
-        progress: true,
+        progress: Some(show_progress),
     };
     let started = std::time::Instant::now();
     let results = backtest::run(&settings)?;
@@ -193,6 +193,16 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
         html_path.display()
     );
     Ok(())
+}
+
+/// The backtest's progress line on stderr (redrawn in place).
+fn show_progress(p: tradehost::backtest::Progress) {
+    let when = chrono::DateTime::from_timestamp_millis(p.event_time_ms).map(|t| t.format("%Y-%m-%d %H:%M").to_string());
+    if p.done {
+        eprintln!("\r  {} events, {:.0}/s{:30}", p.events, p.rate, "");
+    } else {
+        eprint!("\r  {} events, {:.0}/s, at {}   ", p.events, p.rate, when.unwrap_or_default());
+    }
 }
 
 fn now_on_minute() -> i64 {

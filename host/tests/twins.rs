@@ -49,7 +49,7 @@ fn wasm_fills(s: &StrategyConfig) -> Vec<FillKey> {
         fee: None,
         slippage: Decimal::ZERO,
         threads: 1,
-        progress: false,
+        progress: None,
     };
     let result = backtest::run(&settings).unwrap();
     result[0]

@@ -13,5 +13,5 @@ pub mod runner;
 pub mod sweep;
 
 pub use metrics::{BARS_PER_YEAR_1M, Metrics, RoundTrip, compute};
-pub use runner::{BacktestSettings, VariantResult, run};
+pub use runner::{BacktestSettings, Progress, VariantResult, run};
 pub use sweep::Sweep;

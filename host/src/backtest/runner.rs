@@ -31,8 +31,22 @@ pub struct BacktestSettings {
     pub slippage: Decimal,
     /// Threads (the sweep's variants are split across them).
     pub threads: usize,
-    /// Print progress to stderr on long runs.
-    pub progress: bool,
+    /// Called about once a second on long runs (by the first thread) with the progress,
+    /// and once at the end; the binary draws it, the library prints nothing.
+    pub progress: Option<fn(Progress)>,
+}
+
+/// How far a backtest has come.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Market events handled by the reporting thread.
+    pub events: u64,
+    /// Events per second so far.
+    pub rate: f64,
+    /// Event time reached, ms.
+    pub event_time_ms: i64,
+    /// True for the last report.
+    pub done: bool,
 }
 
 /// One variant's result.
@@ -97,7 +111,7 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
             .enumerate()
             .map(|(i, part)| {
                 let (loader, modules) = (loader.clone(), modules.clone());
-                let progress = settings.progress && i == 0;
+                let progress = settings.progress.filter(|_| i == 0);
                 scope.spawn(move || run_part(settings, part, loader, &modules, progress))
             })
             .collect();
@@ -114,7 +128,7 @@ fn run_part(
     config: &PluginsConfig,
     loader: Loader,
     modules: &crate::plugins::registry::ModuleResults,
-    progress: bool,
+    progress: Option<fn(Progress)>,
 ) -> Result<Vec<VariantResult>, BacktestError> {
     let symbols = feeds::shared_symbols();
     let mut feed = feeds::open_replay(&settings.files, symbols.clone())?;
@@ -146,15 +160,16 @@ fn run_part(
         n += 1;
         if n % 4096 == 0 {
             core.flush();
-            if progress && shown.elapsed() > Duration::from_secs(1) {
+            if let Some(report) = progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
                 shown = Instant::now();
                 let rate = n as f64 / started.elapsed().as_secs_f64();
-                eprint!("\r  {n} events, {rate:.0}/s, event time {}   ", core.health().event_time_ms);
+                report(Progress { events: n, rate, event_time_ms: core.health().event_time_ms, done: false });
             }
         }
     }
-    if progress && started.elapsed() > Duration::from_secs(1) {
-        eprintln!("\r  {n} events in {:.2} s{:30}", started.elapsed().as_secs_f64(), "");
+    if let Some(report) = progress.filter(|_| started.elapsed() > Duration::from_secs(1)) {
+        let rate = n as f64 / started.elapsed().as_secs_f64();
+        report(Progress { events: n, rate, event_time_ms: core.health().event_time_ms, done: true });
     }
     // Close what is still open: at the last candle's open on candle data (the convention),
     // at the last trade otherwise.
