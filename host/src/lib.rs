@@ -11,6 +11,7 @@
 //! | [`api`] | REST + WebSocket + OpenAPI |
 //! | [`alerts`] | price alerts |
 //! | [`config`] | plugins.toml |
+//! | [`connectors`] | Binance, Gate.io, KuCoin and Bybit behind one `Connector` interface |
 //! | [`app`] | starting and stopping the whole host |
 //! | [`backtest`] | metrics of strategy variants (backtests and live comparison) |
 #![deny(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod api;
 pub mod app;
 pub mod backtest;
 pub mod config;
+pub mod connectors;
 pub mod core;
 pub mod execution;
 pub mod market_data;

@@ -1,6 +1,8 @@
 //! Helpers for black-box tests: start the real `tradehost` binary on port 0 in a
 //! scratch directory, talk to it over HTTP and WebSocket, and stop or kill it.
 
+pub mod fake;
+
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
