@@ -3,6 +3,7 @@
 
 use crate::api::{self, AppState};
 use crate::config::PluginsConfig;
+use crate::connectors::{ConnectorRegistry, ConnectorSettings, ExchangeId};
 use crate::core::{Core, CoreSettings, Input};
 use crate::market_data::feeds::{self, Feed, FeedEvent, Pacer, SharedSymbols};
 use crate::plugins::{Loader, PluginHost, watcher};
@@ -31,6 +32,16 @@ pub enum FeedChoice {
     },
     /// Recorded files (WS recordings or data.binance.vision CSVs), merged in order.
     Replay(Vec<PathBuf>),
+    /// Live market data when plugins.toml trades on an exchange, else synthetic.
+    Auto {
+        /// PRNG seed of the synthetic feed.
+        seed: u64,
+        /// Event time of the synthetic feed's first trade.
+        start_ms: i64,
+    },
+    /// Live market data from these exchanges (empty: the venues plugins.toml trades on).
+    /// Paper strategies take their prices from the first one.
+    Live(Vec<ExchangeId>),
 }
 
 /// Everything `run` needs; built by `main` from the CLI, the environment and `.env`.
@@ -112,11 +123,34 @@ pub async fn run(
             }
         }
     }
+    let mut settings = settings;
+    if let FeedChoice::Auto { seed, start_ms } = settings.feed {
+        settings.feed = match venues_of(&config).is_empty() {
+            true => FeedChoice::Synthetic { seed, start_ms },
+            false => FeedChoice::Live(Vec::new()),
+        };
+    }
     let symbols: SharedSymbols = feeds::shared_symbols();
-    let feed = open_feed(&settings.feed, &symbols)?;
-    let (feed_name, skip_first_partial) = match &settings.feed {
-        FeedChoice::Synthetic { seed, .. } => (format!("synthetic(seed={seed})"), !feed.starts_on_minute_boundary()),
-        FeedChoice::Replay(p) => (format!("replay({} files)", p.len()), !feed.starts_on_minute_boundary()),
+    let mut live_feed = match &settings.feed {
+        FeedChoice::Live(v) if v.is_empty() => venues_of(&config),
+        FeedChoice::Live(v) => v.clone(),
+        _ => Vec::new(),
+    };
+    let traded_live = venues_of(&config);
+    if !traded_live.is_empty() && live_feed.is_empty() {
+        tracing::warn!(venues = ?traded_live, "strategies trade on exchanges but the feed is not live: their orders go out, prices come from the {} feed", match settings.feed { FeedChoice::Replay(_) => "replay", _ => "synthetic" });
+    }
+    live_feed.dedup();
+    let feed = match live_feed.is_empty() {
+        true => Some(open_feed(&settings.feed, &symbols)?),
+        false => None,
+    };
+    let (feed_name, skip_first_partial) = match (&settings.feed, &feed) {
+        (FeedChoice::Synthetic { seed, .. }, Some(f)) => {
+            (format!("synthetic(seed={seed})"), !f.starts_on_minute_boundary())
+        }
+        (FeedChoice::Replay(p), Some(f)) => (format!("replay({} files)", p.len()), !f.starts_on_minute_boundary()),
+        _ => (format!("live({})", live_feed.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",")), true),
     };
     if let Some(c) = resume_after_ms {
         tracing::info!(cursor_ms = c, "resuming: market events up to the stored cursor are skipped");
@@ -133,17 +167,52 @@ pub async fn run(
         mirror_market,
     };
     let plugin_dir = config.plugin_dir.clone();
-    let core =
-        Core::new(core_settings, symbols, PluginHost::new(loader.clone()), store, config, &modules, bus.clone())?;
+    let feed_symbols = live_symbols(&config, &live_feed);
+    let mut core = Core::new(
+        core_settings,
+        symbols.clone(),
+        PluginHost::new(loader.clone()),
+        store,
+        config,
+        &modules,
+        bus.clone(),
+    )?;
     let exchange_bus = core.exchange_bus();
     let (tx, rx) = sync_channel::<Input>(64);
+    let registry = ConnectorRegistry::with_builtin();
+    let mut live_tasks = Vec::new();
+    for venue in &traded_live {
+        let connector = make_connector(&registry, *venue)?;
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+        core.attach_venue(*venue, cmd_tx);
+        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink: crate::execution::live::Sink = Arc::new(move |ev| ev_tx.send(ev).is_ok());
+        let router = crate::execution::live::Router::new(connector, core.client_id_prefix(), sink);
+        live_tasks.push(tokio::spawn(router.run(cmd_rx)));
+        let core_tx = tx.clone();
+        live_tasks.push(tokio::spawn(async move {
+            while let Some(ev) = ev_rx.recv().await {
+                if !send_input(&core_tx, Input::Live(ev)).await {
+                    return;
+                }
+            }
+        }));
+    }
+    for venue in &live_feed {
+        let connector = make_connector(&registry, *venue)?;
+        let names = feed_symbols.get(venue).cloned().unwrap_or_default();
+        live_tasks.push(tokio::spawn(live_market_data(connector, names, symbols.clone(), tx.clone())));
+    }
     let core_thread = std::thread::Builder::new()
         .name("core".into())
         .spawn(move || core.run(rx))
         .map_err(|e| StartError::Io(e.to_string()))?;
 
     let stop_feed = Arc::new(AtomicBool::new(false));
-    let feed_thread = spawn_feed(feed, settings.speed, tx.clone(), stop_feed.clone())?;
+    let feed_thread = match feed {
+        Some(feed) => Some(spawn_feed(feed, settings.speed, tx.clone(), stop_feed.clone())?),
+        None => None,
+    };
     let watch_tx = tx.clone();
     let _watcher = watcher::spawn(loader, plugin_dir.clone(), settings.config_path.clone(), settings.env, move |e| {
         watch_tx.send(Input::Watch(e)).is_ok()
@@ -195,10 +264,30 @@ pub async fn run(
     let ws_task = serve(ws, api::ws_router(state));
     shutdown.await;
     tracing::info!("shutting down: stopping the feed, flushing state");
+    if !traded_live.is_empty() {
+        // Ctrl-C is a kill switch for real money: cancel open exchange orders before leaving.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let q: crate::core::Query = Box::new(move |core: &mut Core| {
+            let n = core.cancel_live_orders_on_exit();
+            let _ = done_tx.send(n);
+        });
+        if send_input(&tx, Input::Query(q)).await
+            && let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_secs(2), done_rx).await
+            && n > 0
+        {
+            tracing::warn!(orders = n, "canceling open exchange orders before exit");
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    }
+    for t in &live_tasks {
+        t.abort();
+    }
     stop_feed.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(());
     let _ = tokio::task::spawn_blocking(move || {
-        let _ = feed_thread.join();
+        if let Some(f) = feed_thread {
+            let _ = f.join();
+        }
         let _ = tx.send(Input::Shutdown);
         let _ = core_thread.join();
     })
@@ -212,6 +301,146 @@ pub async fn run(
     Ok(())
 }
 
+/// Exchanges the configured strategies trade on.
+fn venues_of(config: &PluginsConfig) -> Vec<ExchangeId> {
+    let mut v: Vec<ExchangeId> =
+        config.strategies.iter().filter(|s| s.enabled).filter_map(|s| ExchangeId::parse(&s.venue)).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Symbols to stream from each live feed venue: those its strategies trade, and the
+/// paper strategies' symbols from the first venue.
+fn live_symbols(config: &PluginsConfig, venues: &[ExchangeId]) -> std::collections::HashMap<ExchangeId, Vec<String>> {
+    let mut out: std::collections::HashMap<ExchangeId, Vec<String>> = Default::default();
+    for s in config.strategies.iter().filter(|s| s.enabled) {
+        let venue = match ExchangeId::parse(&s.venue) {
+            Some(v) if venues.contains(&v) => v,
+            _ => match venues.first() {
+                Some(v) => *v,
+                None => continue,
+            },
+        };
+        let list = out.entry(venue).or_default();
+        for sym in &s.symbols {
+            if !list.contains(&sym.name) {
+                list.push(sym.name.clone());
+            }
+        }
+    }
+    out
+}
+
+fn make_connector(
+    registry: &ConnectorRegistry,
+    venue: ExchangeId,
+) -> Result<Arc<dyn crate::connectors::Connector>, StartError> {
+    let settings = ConnectorSettings::from_env(venue).map_err(StartError::Io)?;
+    tracing::info!(%venue, testnet = settings.testnet, keys = settings.credentials.is_some(), rest = ?settings.rest_url, "connecting");
+    registry.create(venue.as_str(), settings).map_err(|e| StartError::Io(e.to_string()))
+}
+
+/// Send to the core from async code without blocking a runtime thread.
+pub(crate) async fn send_input(tx: &SyncSender<Input>, input: Input) -> bool {
+    let mut input = input;
+    loop {
+        match tx.try_send(input) {
+            Ok(()) => return true,
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+            Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                input = back;
+                tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+            }
+        }
+    }
+}
+
+/// Stream trades and best bid/ask of `names` from an exchange into the core, with a
+/// clock event every 250 ms (exchange time minus one second of grace for late frames)
+/// so candles close on the minute even in a quiet market.
+async fn live_market_data(
+    connector: Arc<dyn crate::connectors::Connector>,
+    names: Vec<String>,
+    symbols: SharedSymbols,
+    tx: SyncSender<Input>,
+) {
+    use crate::connectors::{StreamEvent, Subscription};
+    use crate::market_data::{BookTicker, Tick};
+    let venue = connector.exchange();
+    let offset = match connector.server_time().await {
+        Ok(server) => server - crate::connectors::rest::RestClient::local_ms(),
+        Err(e) => {
+            tracing::warn!(%venue, error = %e, "cannot read the exchange clock; using the local one");
+            0
+        }
+    };
+    let mut subs = Vec::new();
+    for n in &names {
+        subs.push(Subscription::Trades(n.clone()));
+        subs.push(Subscription::BookTicker(n.clone()));
+    }
+    let mut handle = match connector.stream(subs, false) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(%venue, error = %e, "no market data stream");
+            return;
+        }
+    };
+    let mut cache = feeds::SymbolCache::new(symbols);
+    let mut clock = tokio::time::interval(std::time::Duration::from_millis(250));
+    let mut last_trade_ms = i64::MIN;
+    loop {
+        let event = tokio::select! {
+            ev = handle.events.recv() => match ev {
+                Some(ev) => ev,
+                None => return,
+            },
+            _ = clock.tick() => {
+                let now = crate::connectors::rest::RestClient::local_ms() + offset - 1000;
+                if now > last_trade_ms && !send_input(&tx, Input::Market(vec![FeedEvent::Clock(now)])).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let fe = match event {
+            StreamEvent::Trade(t) => {
+                let Ok(symbol) = cache.resolve(&t.symbol) else { continue };
+                last_trade_ms = last_trade_ms.max(t.time_ms);
+                FeedEvent::Trade(Tick {
+                    symbol,
+                    time_ms: t.time_ms,
+                    price: t.price,
+                    qty: t.quantity,
+                    trade_id: t.seq,
+                    buyer_maker: t.buyer_maker,
+                })
+            }
+            StreamEvent::Quote(q) => {
+                let Ok(symbol) = cache.resolve(&q.symbol) else { continue };
+                FeedEvent::Book(BookTicker { symbol, bid: q.bid, bid_qty: q.bid_qty, ask: q.ask, ask_qty: q.ask_qty })
+            }
+            StreamEvent::Connected { attempt } => {
+                tracing::info!(%venue, attempt, "market data connected");
+                continue;
+            }
+            StreamEvent::Disconnected { reason } => {
+                tracing::warn!(%venue, %reason, "market data disconnected; reconnecting");
+                continue;
+            }
+            StreamEvent::GapFilled { symbol, from, to, recovered } => {
+                tracing::warn!(%venue, %symbol, from, to, recovered, "trade gap filled over REST");
+                continue;
+            }
+            _ => continue,
+        };
+        if !send_input(&tx, Input::Market(vec![fe])).await {
+            return;
+        }
+    }
+}
+
 fn open_feed(choice: &FeedChoice, symbols: &SharedSymbols) -> Result<Box<dyn Feed>, StartError> {
     Ok(match choice {
         FeedChoice::Synthetic { seed, start_ms } => Box::new(feeds::synthetic::SyntheticFeed::new(
@@ -221,6 +450,9 @@ fn open_feed(choice: &FeedChoice, symbols: &SharedSymbols) -> Result<Box<dyn Fee
             symbols.clone(),
         )?),
         FeedChoice::Replay(paths) => feeds::open_replay(paths, symbols.clone())?,
+        FeedChoice::Live(_) | FeedChoice::Auto { .. } => {
+            return Err(StartError::Io("a live feed is not a pull feed".into()));
+        }
     })
 }
 

@@ -162,7 +162,8 @@ pub struct StrategyConfig {
     pub module: PathBuf,
     /// Symbols traded.
     pub symbols: Vec<SymbolInfo>,
-    /// `paper` (other venues come with the connectors).
+    /// `paper`, or an exchange: `binance`, `gateio`, `kucoin`, `bybit` (testnet unless
+    /// `<EXCHANGE>_TESTNET=false`).
     pub venue: String,
     /// Whether it runs.
     pub enabled: bool,
@@ -233,10 +234,14 @@ fn validate_strategy(
     if s.module.as_os_str().is_empty() {
         return Err(err("module", "empty path".into()));
     }
-    if s.venue != "paper" {
-        let msg = format!("venue `{}` is not available in this build; use `paper`", s.venue);
-        return Err(err("venue", msg));
-    }
+    let venue = match crate::connectors::ExchangeId::parse(&s.venue) {
+        _ if s.venue == "paper" => "paper".to_string(),
+        Some(ex) => ex.as_str().to_string(),
+        None => {
+            let msg = format!("unknown venue `{}`; use paper, binance, gateio, kucoin or bybit", s.venue);
+            return Err(err("venue", msg));
+        }
+    };
     let symbol_names = match env("SYMBOLS") {
         Some(list) if !list.trim().is_empty() => list.split(',').map(|x| x.trim().to_string()).collect(),
         _ => s.symbols.clone(),
@@ -292,7 +297,7 @@ fn validate_strategy(
         id: s.id,
         module: plugin_dir.join(&s.module),
         symbols,
-        venue: s.venue,
+        venue,
         enabled: s.enabled,
         params,
         limits,

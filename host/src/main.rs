@@ -61,8 +61,9 @@ struct Opts {
     /// plugins.toml: which strategies run, where, with which parameters.
     #[arg(long, global = true, env = "TRADEHOST_CONFIG", default_value = "plugins.toml")]
     config: PathBuf,
-    /// Feed for `run`: `synthetic` (default) or `replay` (needs `--replay-file`).
-    #[arg(long, global = true, env = "TRADEHOST_FEED", default_value = "synthetic")]
+    /// Feed for `run`: `auto` (live from the exchanges plugins.toml trades on, else
+    /// synthetic), `synthetic`, `live` / `live:binance,bybit`, or `replay` (needs `--replay-file`).
+    #[arg(long, global = true, env = "TRADEHOST_FEED", default_value = "auto")]
     feed: String,
     /// Files for `--feed replay`.
     #[arg(long = "replay-file", global = true)]
@@ -119,12 +120,22 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("--feed replay needs at least one --replay-file (or use `tradehost replay FILE...`)")
         }
         (_, "synthetic") => FeedChoice::Synthetic { seed: o.seed, start_ms: o.start_ms.unwrap_or_else(now_on_minute) },
-        (_, other) => anyhow::bail!(
-            "unknown feed `{other}`: use synthetic or replay (live exchange feeds come with the connectors)"
-        ),
+        (_, "auto") => FeedChoice::Auto { seed: o.seed, start_ms: o.start_ms.unwrap_or_else(now_on_minute) },
+        (_, "live") => FeedChoice::Live(Vec::new()),
+        (_, other) if other.starts_with("live:") => {
+            let mut venues = Vec::new();
+            for name in other["live:".len()..].split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let v = tradehost::connectors::ExchangeId::parse(name).with_context(|| {
+                    format!("unknown exchange `{name}` in --feed: use binance, gateio, kucoin or bybit")
+                })?;
+                venues.push(v);
+            }
+            FeedChoice::Live(venues)
+        }
+        (_, other) => anyhow::bail!("unknown feed `{other}`: use auto, synthetic, live, live:<exchange,...> or replay"),
     };
     let speed = o.speed.unwrap_or(match feed {
-        FeedChoice::Synthetic { .. } => 1.0,
+        FeedChoice::Synthetic { .. } | FeedChoice::Auto { .. } | FeedChoice::Live(_) => 1.0,
         FeedChoice::Replay(_) => 0.0,
     });
     anyhow::ensure!(speed.is_finite() && speed >= 0.0, "--speed must be 0 or a positive number");

@@ -58,7 +58,7 @@ fn errors_name_file_entry_and_field() {
         ),
         (
             "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\"]\nvenue = \"ftx\"",
-            "plugins.toml: strategy `a`: field `venue`: venue `ftx` is not available in this build; use `paper`",
+            "plugins.toml: strategy `a`: field `venue`: unknown venue `ftx`; use paper, binance, gateio, kucoin or bybit",
         ),
         (
             "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\"]\n[strategy.limits]\nfuel = 0",

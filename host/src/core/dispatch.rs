@@ -28,6 +28,9 @@ impl Core {
         self.last_prices[idx] = Some(t.price);
         self.ticks.push(t);
         self.venue_tick(&t);
+        if !self.live.open.is_empty() {
+            self.trigger_live_stops(t.symbol, t.price);
+        }
         if self.settings.mirror_market && !self.settings.backtest {
             self.exchange_trade(t.symbol, t.price, t.time_ms);
         }
@@ -158,7 +161,14 @@ impl Core {
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
         let id = self.plugins.instances()[idx].id().to_string();
-        let view = self.venue.account(&id).map(|a| bindings::account_view(a, self.venue.open_orders(), &id));
+        let view = self.venue.account(&id).map(|a| match self.live.open.is_empty() {
+            true => bindings::account_view(a, self.venue.open_orders(), &id),
+            false => {
+                let mut open = self.venue.open_orders().to_vec();
+                open.extend(self.live_open_orders(&id));
+                bindings::account_view(a, &open, &id)
+            }
+        });
         let inst = &mut self.plugins.instances_mut()[idx];
         inst.now_ms = self.now_ms;
         if let Some(hs) = inst.host_state() {
@@ -202,6 +212,8 @@ impl Core {
                     let own = self.venue.open_orders().iter().any(|o| o.id == order_id && o.instance == id);
                     if let Some(order) = own.then(|| self.venue.cancel(order_id)).flatten() {
                         self.record_order_result(order, Vec::new(), depth);
+                    } else if self.live.open.get(&order_id).is_some_and(|o| o.order.instance == id) {
+                        self.cancel_live(order_id, depth);
                     }
                 }
             }
@@ -264,6 +276,20 @@ impl Core {
 
     fn place(&mut self, mut order: Order, depth: u8) {
         self.stats.orders += 1;
+        if order.status != OrderStatus::Rejected
+            && let Some(halted) = self.live.halted.as_ref()
+        {
+            order.status = OrderStatus::Rejected;
+            order.reason = Some(format!("trading halted: {halted}"));
+        }
+        match self.instance_exchange(&order.instance) {
+            Some(Ok(venue)) if order.status != OrderStatus::Rejected => return self.place_live(order, venue, depth),
+            Some(Err(reason)) => {
+                order.status = OrderStatus::Rejected;
+                order.reason = Some(reason);
+            }
+            _ => {}
+        }
         let mut fills = Vec::new();
         if order.status != OrderStatus::Rejected
             && let Some(info) = self.info(order.symbol).cloned()

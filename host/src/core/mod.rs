@@ -8,6 +8,7 @@ mod compare;
 mod dispatch;
 pub mod exchange;
 pub mod exchange_api;
+mod live;
 pub mod views;
 
 pub use compare::VariantMetrics;
@@ -35,6 +36,8 @@ pub enum Input {
     Watch(WatchEvent),
     /// An API request.
     Query(Query),
+    /// What a live venue's router reported.
+    Live(crate::execution::live::LiveEvent),
     /// The feed has no more events.
     FeedEnded,
     /// Stop: flush and return.
@@ -111,6 +114,8 @@ pub struct Core {
     last_sweep_minute: i64,
     /// Bots created through the API.
     bots: Vec<bots::Bot>,
+    /// Orders on live exchanges, their routers, and the kill switch.
+    live: live::LiveState,
 }
 
 impl Core {
@@ -163,7 +168,14 @@ impl Core {
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,
             bots: Vec::new(),
+            live: live::LiveState::default(),
         };
+        let prefix = if core.settings.backtest { "thbacktest".to_string() } else { core.store.client_id_prefix()? };
+        core.init_live(prefix);
+        if let Some(reason) = core.store.meta("kill_switch")?.filter(|r| !r.is_empty()) {
+            tracing::warn!(%reason, "the kill switch was on when the host stopped: trading stays halted until resumed");
+            core.live.halted = Some(reason);
+        }
         let journal: Vec<exchange::JournalEntry> = core.store.journal()?;
         if !journal.is_empty() {
             tracing::info!(entries = journal.len(), "replaying the exchange journal");
@@ -172,7 +184,10 @@ impl Core {
         core.refresh_infos();
         core.open_accounts(saved_accounts);
         for o in open_orders {
-            core.venue.restore_order(o);
+            match core.instance_exchange(&o.instance) {
+                Some(Ok(venue)) => core.restore_live_order(o, venue),
+                _ => core.venue.restore_order(o),
+            }
         }
         let ids: Vec<SymbolId> =
             core.plugins.instances().iter().flat_map(|i| i.symbols.iter().map(|(id, _)| *id)).collect();
@@ -222,6 +237,7 @@ impl Core {
                 }
                 Input::Watch(w) => self.apply_watch(w),
                 Input::Query(q) => q(&mut self),
+                Input::Live(ev) => self.on_live(ev),
                 Input::FeedEnded => {
                     self.stats.feed_ended = true;
                     tracing::info!(
@@ -234,6 +250,8 @@ impl Core {
                 Input::Shutdown => break,
             }
             self.flush();
+            // Orders reach an exchange only after the batch that records them is written.
+            self.send_outbox();
         }
         self.shutdown();
     }

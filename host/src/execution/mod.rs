@@ -7,8 +7,10 @@
 //! | `account.rs` | per-instance balances and positions with PnL |
 //! | `risk.rs` | checks every order before a venue sees it |
 //! | `paper.rs` | the paper venue (fills at the last trade price) |
+//! | `live.rs` | the router that sends a live instance's orders to its exchange |
 
 pub mod account;
+pub mod live;
 pub mod order;
 pub mod paper;
 pub mod risk;

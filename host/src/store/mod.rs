@@ -15,6 +15,23 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+/// A saved exchange connection; the keys are sealed (AES-256-GCM) by the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRow {
+    /// Connection id.
+    pub id: String,
+    /// Exchange name.
+    pub exchange: String,
+    /// Testnet endpoints.
+    pub testnet: bool,
+    /// `spot` or `futures`.
+    pub market: String,
+    /// Nonce + ciphertext of the keys, if any.
+    pub sealed_keys: Option<Vec<u8>>,
+    /// Creation time, ms.
+    pub created_ms: i64,
+}
+
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,6 +245,67 @@ impl Store {
         let v: Option<String> =
             self.conn.query_row("SELECT value FROM meta WHERE key = 'cursor_ms'", [], |r| r.get(0)).optional()?;
         Ok(v.and_then(|s| s.parse().ok()))
+    }
+
+    /// A value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Set a value of the `meta` table (outside the batch: small, rare settings).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?1, ?2)", [key, value])?;
+        Ok(())
+    }
+
+    /// The prefix of every client order id this database's host sends to exchanges:
+    /// `th` and 8 random hex digits, made once per database, so order ids of another
+    /// database never collide with this one's on the same exchange account.
+    pub fn client_id_prefix(&self) -> Result<String, StoreError> {
+        if let Some(p) = self.meta("client_id_prefix")? {
+            return Ok(p);
+        }
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt {
+            table: "meta",
+            column: "client_id_prefix",
+            value: format!("no randomness: {e}"),
+        })?;
+        let prefix = format!("th{}x", hex::encode(bytes));
+        self.set_meta("client_id_prefix", &prefix)?;
+        Ok(prefix)
+    }
+
+    /// Saved exchange connections: (id, exchange, testnet, market, sealed keys, created ms).
+    pub fn connections(&self) -> Result<Vec<ConnectionRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, exchange, testnet, market, sealed_keys, created_ms FROM exchange_connections ORDER BY created_ms, id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(ConnectionRow {
+                id: r.get(0)?,
+                exchange: r.get(1)?,
+                testnet: r.get::<_, i64>(2)? != 0,
+                market: r.get(3)?,
+                sealed_keys: r.get(4)?,
+                created_ms: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Insert or replace a connection.
+    pub fn save_connection(&self, c: &ConnectionRow) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO exchange_connections VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![c.id, c.exchange, i64::from(c.testnet), c.market, c.sealed_keys, c.created_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Delete a connection; false if there was none.
+    pub fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.execute("DELETE FROM exchange_connections WHERE id = ?1", [id])? > 0)
     }
 
     /// Highest order id used so far.

@@ -34,6 +34,11 @@ impl PaperVenue {
         self.accounts.contains_key(instance)
     }
 
+    /// An instance's account, to apply fills from a live venue.
+    pub fn account_mut(&mut self, instance: &str) -> Option<&mut Account> {
+        self.accounts.get_mut(instance)
+    }
+
     /// Every account, by instance id.
     pub fn accounts(&self) -> &HashMap<String, Account> {
         &self.accounts
