@@ -229,7 +229,11 @@ pub async fn run(
         }
     };
     let per_minute = std::env::var("RATE_LIMIT_PER_MINUTE").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(600);
+    let vault = crate::connectors::vault::Vault::from_env().map_err(|e| StartError::Io(e.to_string()))?;
+    let connections =
+        crate::connectors::manager::Connections::load(registry.clone(), vault, Some(&settings.db), settings.env);
     let state = AppState {
+        connections: Some(Arc::new(connections)),
         core: tx.clone(),
         bus,
         api_key: settings.api_key.map(Arc::from),

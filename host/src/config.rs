@@ -90,6 +90,10 @@ struct RawAccount {
 struct RawRisk {
     max_order_notional: Option<Decimal>,
     max_position_notional: Option<Decimal>,
+    max_trades_per_session: Option<u32>,
+    max_position_size: Option<Decimal>,
+    max_daily_loss: Option<Decimal>,
+    min_balance_ratio: Option<Decimal>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +155,30 @@ pub struct RiskConfig {
     pub max_order_notional: Decimal,
     /// Largest notional of the position on one symbol after the order.
     pub max_position_notional: Decimal,
+    /// Most orders accepted per run of the host (seed 003 `max_trades`).
+    pub max_trades_per_session: Option<u32>,
+    /// Largest position on one symbol after the order, base units (seed 003 `max_position_size`).
+    pub max_position_size: Option<Decimal>,
+    /// Largest loss since the start of the UTC day (equity, quote asset); past it only
+    /// orders that reduce a position pass (seed 003 `max_daily_loss`).
+    pub max_daily_loss: Option<Decimal>,
+    /// Smallest quote balance as a fraction of the starting one; below it buys are refused
+    /// (seed 003 `min_balance_ratio`).
+    pub min_balance_ratio: Option<Decimal>,
+}
+
+impl RiskConfig {
+    /// The notional limits only (10,000 per order, 50,000 per position).
+    pub fn notional(max_order_notional: Decimal, max_position_notional: Decimal) -> RiskConfig {
+        RiskConfig {
+            max_order_notional,
+            max_position_notional,
+            max_trades_per_session: None,
+            max_position_size: None,
+            max_daily_loss: None,
+            min_balance_ratio: None,
+        }
+    }
 }
 
 /// One strategy instance, validated.
@@ -292,7 +320,23 @@ fn validate_strategy(
             .max_position_notional
             .or(defaults.risk.max_position_notional)
             .unwrap_or(Decimal::from(50_000)),
+        max_trades_per_session: s.risk.max_trades_per_session.or(defaults.risk.max_trades_per_session),
+        max_position_size: s.risk.max_position_size.or(defaults.risk.max_position_size),
+        max_daily_loss: s.risk.max_daily_loss.or(defaults.risk.max_daily_loss),
+        min_balance_ratio: s.risk.min_balance_ratio.or(defaults.risk.min_balance_ratio),
     };
+    for (field, v) in [
+        ("risk.max_position_size", risk.max_position_size),
+        ("risk.max_daily_loss", risk.max_daily_loss),
+        ("risk.min_balance_ratio", risk.min_balance_ratio),
+    ] {
+        if v.is_some_and(|v| v.is_sign_negative()) {
+            return Err(err(field, "must not be negative".into()));
+        }
+    }
+    if risk.min_balance_ratio.is_some_and(|r| r > Decimal::ONE) {
+        return Err(err("risk.min_balance_ratio", "a fraction in [0, 1], e.g. 0.2".into()));
+    }
     Ok(StrategyConfig {
         id: s.id,
         module: plugin_dir.join(&s.module),

@@ -27,9 +27,28 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Record an exchange's WebSocket frames as `<recv_ts_ns> <frame>` lines (trades, 1m
+    /// klines, best bid/ask) for `tradehost replay`. Stops on Ctrl-C.
+    Record(RecordArgs),
     /// Run every variant of plugins.toml over a data file as fast as possible and report
     /// trades, PnL, drawdown, Sharpe, ... as a table, `report.json` and `report.html`.
     Backtest(BacktestArgs),
+}
+
+#[derive(Args, Debug)]
+struct RecordArgs {
+    /// Exchange: binance, gateio, kucoin or bybit (testnet unless `<EXCHANGE>_TESTNET=false`).
+    #[arg(long)]
+    venue: String,
+    /// Comma-separated symbols, e.g. `BTCUSDT,ETHUSDT`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    symbols: Vec<String>,
+    /// Output file (`.gz` compresses). Default: `<venue>-<UTC time>.txt.gz`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    max_frames: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +131,9 @@ fn main() -> anyhow::Result<()> {
     let o = cli.opts;
     if let Some(Command::Backtest(args)) = cli.command {
         return backtest(args, &o);
+    }
+    if let Some(Command::Record(args)) = cli.command {
+        return record(args);
     }
     let feed = match (&cli.command, o.feed.as_str()) {
         (Some(Command::Replay { files }), _) => FeedChoice::Replay(files.clone()),
@@ -203,6 +225,32 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
         json_path.display(),
         html_path.display()
     );
+    Ok(())
+}
+
+fn record(args: RecordArgs) -> anyhow::Result<()> {
+    use tradehost::connectors::{ConnectorRegistry, ConnectorSettings, ExchangeId, record};
+    let venue = ExchangeId::parse(&args.venue)
+        .with_context(|| format!("unknown venue `{}`: use binance, gateio, kucoin or bybit", args.venue))?;
+    let mut symbols = Vec::new();
+    for s in &args.symbols {
+        let info = tradehost::market_data::SymbolInfo::parse(s)
+            .with_context(|| format!("`{s}` is not a symbol like BTCUSDT"))?;
+        symbols.push(info.name);
+    }
+    let settings = ConnectorSettings::from_env(venue).map_err(anyhow::Error::msg)?;
+    let testnet = settings.testnet;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.txt.gz", venue, chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let stats = runtime.block_on(async {
+        let connector = ConnectorRegistry::with_builtin().create(venue.as_str(), settings)?;
+        tracing::info!(%venue, testnet, symbols = ?symbols, out = %out.display(), "recording; Ctrl-C stops");
+        record::record(connector, &symbols, &out, args.max_frames, shutdown_signal()).await
+    })?;
+    println!("recorded {} frames ({} reconnects) to {}", stats.frames, stats.reconnects, out.display());
     Ok(())
 }
 

@@ -17,6 +17,10 @@ pub enum ApiError {
     Forbidden(String),
     /// Too many requests for this key; the message says when to retry.
     RateLimited(String),
+    /// An exchange answered with an error or could not be reached: the status chosen
+    /// for it (400 refused order, 404 unknown order, 409 halted, 429 throttled, 502
+    /// exchange or network failure) and the exchange's words.
+    Exchange(u16, String),
     /// The core loop is not answering (shutting down).
     Unavailable,
     /// Something failed inside; details are in the log, not the response.
@@ -31,6 +35,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             ApiError::RateLimited(m) => (StatusCode::TOO_MANY_REQUESTS, m),
+            ApiError::Exchange(code, m) => (StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY), m),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "the host is shutting down".into()),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the host log".into()),
         };

@@ -5,10 +5,12 @@
 //! | --- | --- |
 //! | `routes.rs` | the seed's monitoring endpoints and `/plugins` |
 //! | `ws.rs` | the WebSocket push stream |
+//! | `exchanges_v1.rs` | `/api/v1/exchanges/...` (connectors) and `/api/v1/risk` (kill switch) |
 //! | `error.rs` | `ApiError`, the one error response |
 
 pub mod error;
 pub mod exchange;
+pub mod exchanges_v1;
 pub mod rate_limit;
 pub mod routes;
 pub mod ws;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub exchange_bus: broadcast::Sender<Arc<str>>,
     /// Requests per minute per API key on the trading API (`RATE_LIMIT_PER_MINUTE`).
     pub rate_limit: Arc<rate_limit::RateLimiter>,
+    /// Exchange connections of `/api/v1/exchanges`.
+    pub connections: Option<Arc<crate::connectors::manager::Connections>>,
 }
 
 impl AppState {
@@ -124,6 +128,25 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         exchange::create_bot,
         exchange::bots,
         exchange::ws,
+        exchanges_v1::list_connections,
+        exchanges_v1::create_connection,
+        exchanges_v1::update_connection,
+        exchanges_v1::delete_connection,
+        exchanges_v1::test_connection,
+        exchanges_v1::ticker,
+        exchanges_v1::orderbook,
+        exchanges_v1::balance,
+        exchanges_v1::create_order,
+        exchanges_v1::get_order,
+        exchanges_v1::cancel_order,
+        exchanges_v1::open_orders,
+        exchanges_v1::trades,
+        exchanges_v1::positions,
+        exchanges_v1::symbols,
+        exchanges_v1::info,
+        exchanges_v1::risk,
+        exchanges_v1::kill,
+        exchanges_v1::resume,
         ws::ws
     ),
     components(schemas(
@@ -142,7 +165,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         crate::alerts::Alert,
         crate::alerts::AlertType,
         crate::backtest::Metrics,
-        routes::PluginAction
+        routes::PluginAction,
+        crate::connectors::manager::ConnectionInfo,
+        crate::connectors::manager::NewConnection,
+        exchanges_v1::NewExchangeOrder,
+        exchanges_v1::KillSwitch
     ))
 )]
 pub struct ApiDoc;
@@ -182,6 +209,30 @@ pub fn router(state: AppState) -> Router {
         .route("/api/price-alerts", post(exchange::create_alert).get(exchange::alerts))
         .route("/api/stats", get(exchange::stats))
         .route("/api/trading-bots", post(exchange::create_bot).get(exchange::bots))
+        .route(
+            "/api/v1/exchanges/connections",
+            get(exchanges_v1::list_connections).post(exchanges_v1::create_connection),
+        )
+        .route(
+            "/api/v1/exchanges/connections/{id}",
+            axum::routing::put(exchanges_v1::update_connection).delete(exchanges_v1::delete_connection),
+        )
+        .route("/api/v1/exchanges/connections/{id}/test", get(exchanges_v1::test_connection))
+        .route("/api/v1/exchanges/ticker/{symbol}", get(exchanges_v1::ticker))
+        .route("/api/v1/exchanges/orderbook/{symbol}", get(exchanges_v1::orderbook))
+        .route("/api/v1/exchanges/balance/{exchange_name}", get(exchanges_v1::balance))
+        .route("/api/v1/exchanges/orders", post(exchanges_v1::create_order))
+        .route("/api/v1/exchanges/orders/{connection_id}", get(exchanges_v1::open_orders))
+        .route(
+            "/api/v1/exchanges/orders/{connection_id}/{order_id}",
+            get(exchanges_v1::get_order).delete(exchanges_v1::cancel_order),
+        )
+        .route("/api/v1/exchanges/trades/{connection_id}/{symbol}", get(exchanges_v1::trades))
+        .route("/api/v1/exchanges/positions/{connection_id}", get(exchanges_v1::positions))
+        .route("/api/v1/exchanges/symbols/{exchange_name}", get(exchanges_v1::symbols))
+        .route("/api/v1/exchanges/info/{exchange_name}", get(exchanges_v1::info))
+        .route("/api/v1/risk", get(exchanges_v1::risk))
+        .route("/api/v1/risk/kill-switch", post(exchanges_v1::kill).delete(exchanges_v1::resume))
         .fallback(routes::not_found)
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))

@@ -12,6 +12,8 @@
 //! | `gaps.rs` | trade-sequence gap detection |
 //! | `filters.rs` | rounding to tick/lot and the min-notional check before an order leaves |
 //! | `registry.rs` | creating connectors by name |
+//! | `record.rs` | record mode: raw frames as `<recv_ts_ns> <frame>` lines |
+//! | `manager.rs` | the API's exchange connections (environment + stored, sealed keys) |
 //! | `binance/`, `gateio/`, `kucoin/`, `bybit/` | one venue each: endpoints, signing, parsing |
 //!
 //! Every venue folder has `sign.rs` (the venue's string-to-sign rules, tested against
@@ -25,6 +27,8 @@ pub mod filters;
 pub mod gaps;
 pub mod gateio;
 pub mod kucoin;
+pub mod manager;
+pub mod record;
 pub mod registry;
 pub mod rest;
 pub mod sign;

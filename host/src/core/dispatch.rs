@@ -267,6 +267,7 @@ impl Core {
             let last = self.last_prices.get(req.symbol as usize).copied().flatten();
             risk::check(&order, &inst.config.risk, self.venue.account(&order.instance), last).err()
         };
+        let reason = reason.or_else(|| self.session_check(&order).err());
         if let Some(r) = reason {
             order.status = OrderStatus::Rejected;
             order.reason = Some(r);

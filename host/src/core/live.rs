@@ -439,6 +439,25 @@ impl Core {
         }
     }
 
+    /// The kill switch and each venue's state, for `/api/v1/risk`.
+    pub fn risk_view(&self) -> serde_json::Value {
+        let venues: Vec<serde_json::Value> = self
+            .live_venues()
+            .into_iter()
+            .map(|v| {
+                let (up, detail) = self.live.status.get(&v).cloned().unwrap_or((false, "connecting".into()));
+                let open = self.live.open.values().filter(|o| o.venue == v).count();
+                serde_json::json!({ "venue": v, "ready": up, "detail": detail, "open_orders": open,
+                    "balances": self.live.balances.get(&v) })
+            })
+            .collect();
+        serde_json::json!({
+            "halted": self.live.halted.is_some(),
+            "reason": self.live.halted,
+            "venues": venues,
+        })
+    }
+
     /// Why trading is halted, if it is.
     pub fn halted(&self) -> Option<&str> {
         self.live.halted.as_deref()

@@ -8,6 +8,7 @@ mod compare;
 mod dispatch;
 pub mod exchange;
 pub mod exchange_api;
+mod limits;
 mod live;
 pub mod views;
 
@@ -116,6 +117,8 @@ pub struct Core {
     bots: Vec<bots::Bot>,
     /// Orders on live exchanges, their routers, and the kill switch.
     live: live::LiveState,
+    /// State of the per-session risk limits.
+    session: limits::SessionRisk,
 }
 
 impl Core {
@@ -169,6 +172,7 @@ impl Core {
             last_sweep_minute: i64::MIN,
             bots: Vec::new(),
             live: live::LiveState::default(),
+            session: limits::SessionRisk::default(),
         };
         let prefix = if core.settings.backtest { "thbacktest".to_string() } else { core.store.client_id_prefix()? };
         core.init_live(prefix);

@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn table_of_rejections() {
-        let risk = RiskConfig { max_order_notional: Decimal::from(1000), max_position_notional: Decimal::from(1500) };
+        let risk = RiskConfig::notional(Decimal::from(1000), Decimal::from(1500));
         let last = Some(Decimal::from(100));
         let cases = [
             (order(Side::Buy, OrderKind::Market, "0"), Some("quantity must be positive, got 0")),
