@@ -102,6 +102,10 @@ impl Core {
     /// Move event time forward: restarts and timers that are due.
     fn advance(&mut self, now_ms: i64) {
         if now_ms > self.now_ms {
+            if now_ms.div_euclid(86_400_000) != self.now_ms.div_euclid(86_400_000) {
+                self.now_ms = now_ms;
+                self.roll_session_day();
+            }
             self.now_ms = now_ms;
         }
         let now = self.now_ms;

@@ -245,6 +245,20 @@ impl Router {
                 for (client_id, (order_id, symbol)) in tracked {
                     self.cancel(order_id, &symbol, &client_id).await;
                 }
+                // Everything else open on the account too (manual orders, other tools):
+                // the kill switch leaves nothing working.
+                match self.connector.open_orders(None).await {
+                    Ok(open) => {
+                        for o in open {
+                            if let Err(e) =
+                                self.connector.cancel_order(&o.symbol, &OrderRef::Exchange(o.order_id.clone())).await
+                            {
+                                tracing::warn!(venue = %self.venue, order = %o.order_id, error = %e, "kill switch: cancel failed");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!(venue = %self.venue, error = %e, "kill switch: cannot list open orders"),
+                }
             }
             c @ LiveCommand::Place { .. } if !self.ready => self.queue.push_back(c),
             LiveCommand::Place { order_id, request } => self.place(order_id, request).await,
