@@ -530,8 +530,8 @@ pub(crate) fn merge_streams(mut a: StreamHandle, mut b: StreamHandle, record: bo
                     Some(ev) => if tx.send(ev).await.is_err() { return },
                     None => b_open = false,
                 },
-                Some(f) = recv_raw(&mut a.raw) => if let Some(t) = &raw_tx { if t.send(f).await.is_err() { return } },
-                Some(f) = recv_raw(&mut b.raw) => if let Some(t) = &raw_tx { if t.send(f).await.is_err() { return } },
+                Some(f) = recv_raw(&mut a.raw) => if let Some(t) = &raw_tx && t.send(f).await.is_err() { return },
+                Some(f) = recv_raw(&mut b.raw) => if let Some(t) = &raw_tx && t.send(f).await.is_err() { return },
             }
         }
     });
