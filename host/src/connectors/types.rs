@@ -413,6 +413,7 @@ pub enum Subscription {
 
 /// What a stream delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum StreamEvent {
     /// A public trade.
     Trade(PublicTrade),

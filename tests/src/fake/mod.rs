@@ -9,6 +9,9 @@
 //! The signature checks here are written from the venues' documentation, independently
 //! of the host's signing code, so a host that signs wrongly is refused.
 
+pub mod binance;
+pub mod bybit;
+
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -110,6 +113,7 @@ pub struct FakeFill {
 
 /// What the fake pushes to WebSocket sessions.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum FakeEvent {
     /// A public trade.
     Trade(FakeTrade),

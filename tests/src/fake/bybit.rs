@@ -1,0 +1,1 @@
+//! A fake Bybit v5 exchange (in progress).
