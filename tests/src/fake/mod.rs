@@ -9,6 +9,9 @@
 //! The signature checks here are written from the venues' documentation, independently
 //! of the host's signing code, so a host that signs wrongly is refused.
 
+pub mod gateio;
+pub mod kucoin;
+
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
