@@ -112,11 +112,12 @@ fn is_private(path: &str) -> bool {
 }
 
 /// Check Gate's REST signature; `Err` is the answer to send.
-fn verify(state: &FakeState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// The refusal to send, if the request is not properly signed.
+fn verify(state: &FakeState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     if h("KEY") != state.keys.api_key {
         state.signature_failed();
-        return Err(err(StatusCode::UNAUTHORIZED, "INVALID_KEY", "Invalid key provided"));
+        return Some(err(StatusCode::UNAUTHORIZED, "INVALID_KEY", "Invalid key provided"));
     }
     let ts = h("Timestamp");
     let body_hash = hex::encode(Sha512::digest(body));
@@ -124,17 +125,19 @@ fn verify(state: &FakeState, method: &Method, uri: &Uri, headers: &HeaderMap, bo
     let expected = hmac_sha512_hex(&state.keys.secret, &payload);
     if h("SIGN") != expected {
         state.signature_failed();
-        return Err(err(StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE", "Signature mismatch"));
+        return Some(err(StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE", "Signature mismatch"));
     }
-    let ts: i64 = ts.parse().map_err(|_| err(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "bad Timestamp"))?;
+    let Ok(ts) = ts.parse::<i64>() else {
+        return Some(err(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "bad Timestamp"));
+    };
     if !state.check_timestamp(ts * 1000, 60_000) {
-        return Err(err(
+        return Some(err(
             StatusCode::UNAUTHORIZED,
             "REQUEST_EXPIRED",
             "gap between request Timestamp and server time exceeds 60",
         ));
     }
-    Ok(())
+    None
 }
 
 async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -153,7 +156,7 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
         return err(StatusCode::NOT_FOUND, "NOT_FOUND", "unknown path");
     };
     if is_private(path)
-        && let Err(resp) = verify(&state, &method, &uri, &headers, &body)
+        && let Some(resp) = verify(&state, &method, &uri, &headers, &body)
     {
         return resp;
     }
