@@ -11,6 +11,8 @@
 
 pub mod binance;
 pub mod bybit;
+pub mod gateio;
+pub mod kucoin;
 
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};

@@ -1,81 +1,835 @@
-//! Gateio: placeholder until the venue module lands.
+//! Gate.io APIv4: spot and USDT-margined perpetual futures.
+//!
+//! Endpoints, as Gate documents them:
+//!
+//! | | production | testnet (the default) |
+//! | --- | --- | --- |
+//! | REST (spot and futures) | `https://api.gateio.ws/api/v4` | `https://api-testnet.gateapi.io/api/v4` |
+//! | spot WebSocket | `wss://api.gateio.ws/ws/v4/` | `wss://ws-testnet.gate.io/v4/ws/spot` |
+//! | USDT futures WebSocket | `wss://fx-ws.gateio.ws/v4/ws/usdt` | `wss://ws-testnet.gate.com/v4/ws/futures/usdt` |
+//!
+//! Gate's API docs list one "TestNet trading" REST host for every product
+//! (`api-testnet.gateapi.io`, which replaced the futures-only `fx-api-testnet.gateio.ws`),
+//! and the spot WebSocket docs list their own testnet URL; testnet keys are created
+//! separately on Gate's testnet. With `rest_url` / `ws_url` overrides (scheme and host
+//! only), the production paths are appended: `/api/v4/...`, `/ws/v4/` (spot) and
+//! `/v4/ws/usdt` (futures).
+//!
+//! Symbols: host `BTCUSDT` is Gate's `BTC_USDT` (spot currency pair or futures contract).
+//! Futures quantities are contracts (whole numbers); a futures order's `size` is signed.
+//!
+//! Signing is in [`sign`]; errors map from Gate's `label`: `INVALID_KEY`,
+//! `INVALID_SIGNATURE`, `FORBIDDEN` (and HTTP 401) are [`ConnectorError::Auth`],
+//! `ORDER_NOT_FOUND` is [`ConnectorError::OrderNotFound`], `TOO_MANY_REQUESTS` is
+//! [`ConnectorError::RateLimited`], `REQUEST_EXPIRED` makes the connector read the server
+//! time, correct its clock offset and send the request once more; anything else is
+//! [`ConnectorError::Rejected`] with the label as the code.
+//!
+//! Orders carry the client order id as Gate's `text` = `t-<id>` (Gate allows 28
+//! characters after `t-`). A submit that fails on the network, or that Gate refuses as a
+//! duplicate (`ORDER_EXISTS` or a label containing `DUPLICATE`), is resolved by looking
+//! the order up by `t-<id>` instead of sending it again. A spot market buy's `amount` is
+//! quote currency on Gate: the connector converts the base quantity at the best ask.
+//!
+//! WebSocket v4: public `*.trades`, `*.candlesticks` (`1m`), `*.book_ticker`; the
+//! account's orders come from `*.orders` plus `*.usertrades` (each fill is delivered as
+//! an [`OrderUpdate`] with the fill and the latest known state of its order). Trade ids
+//! increase but are not contiguous per pair, so gaps are not detected; after a reconnect
+//! the missed trades are fetched over REST (`last_id` on spot).
 
-use super::{registry::ConnectorSettings, *};
+pub mod parse;
+pub mod sign;
+
+use super::registry::ConnectorSettings;
+use super::rest::{RateLimit, Request, Response, RestClient, encode_component, query_string};
+use super::ws::{WsProtocol, WsTarget};
+use super::*;
+use crate::execution::Side;
 use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// The Gateio connector.
+/// Production REST host (spot and futures).
+pub const REST_URL: &str = "https://api.gateio.ws";
+/// Testnet REST host (spot and futures).
+pub const TESTNET_REST_URL: &str = "https://api-testnet.gateapi.io";
+/// Production spot WebSocket.
+pub const SPOT_WS_URL: &str = "wss://api.gateio.ws/ws/v4/";
+/// Testnet spot WebSocket.
+pub const TESTNET_SPOT_WS_URL: &str = "wss://ws-testnet.gate.io/v4/ws/spot";
+/// Production USDT futures WebSocket.
+pub const FUTURES_WS_URL: &str = "wss://fx-ws.gateio.ws/v4/ws/usdt";
+/// Testnet USDT futures WebSocket.
+pub const TESTNET_FUTURES_WS_URL: &str = "wss://ws-testnet.gate.com/v4/ws/futures/usdt";
+
+const API: &str = "/api/v4";
+const SPOT_WS_PATH: &str = "/ws/v4/";
+const FUTURES_WS_PATH: &str = "/v4/ws/usdt";
+const EX: ExchangeId = ExchangeId::Gateio;
+
+/// The Gate.io connector.
 #[derive(Clone)]
 pub struct GateioConnector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     settings: ConnectorSettings,
+    rest: RestClient,
+    ws_public: String,
+    ws_private: String,
 }
 
 impl GateioConnector {
     /// A connector with these settings.
     pub fn new(settings: ConnectorSettings) -> ConnectorResult<GateioConnector> {
-        Ok(GateioConnector { settings })
+        let futures = settings.market == Market::Futures;
+        let rest_base = match &settings.rest_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None if settings.testnet => TESTNET_REST_URL.to_string(),
+            None => REST_URL.to_string(),
+        };
+        let ws_path = if futures { FUTURES_WS_PATH } else { SPOT_WS_PATH };
+        let default_ws = match (futures, settings.testnet) {
+            (false, true) => TESTNET_SPOT_WS_URL,
+            (false, false) => SPOT_WS_URL,
+            (true, true) => TESTNET_FUTURES_WS_URL,
+            (true, false) => FUTURES_WS_URL,
+        };
+        let ws = |o: &Option<String>| match o {
+            Some(u) => format!("{}{ws_path}", u.trim_end_matches('/')),
+            None => default_ws.to_string(),
+        };
+        let ws_public = ws(&settings.ws_url);
+        let ws_private = ws(&settings.ws_private_url.clone().or_else(|| settings.ws_url.clone()));
+        // Gate allows 200 requests per 10 s on most endpoints; stay under it.
+        let limit = RateLimit { capacity: 150, window: std::time::Duration::from_secs(10) };
+        let rest = RestClient::new(EX, &rest_base, limit);
+        Ok(GateioConnector { inner: Arc::new(Inner { settings, rest, ws_public, ws_private }) })
     }
 
-    fn unsupported<T>(&self, what: &'static str) -> ConnectorResult<T> {
-        Err(ConnectorError::Unsupported { exchange: ExchangeId::Gateio, what })
+    fn futures(&self) -> bool {
+        self.inner.settings.market == Market::Futures
     }
+
+    fn creds(&self) -> ConnectorResult<Credentials> {
+        self.inner
+            .settings
+            .credentials
+            .clone()
+            .ok_or_else(|| ConnectorError::Auth { exchange: EX, reason: "no API keys configured".into() })
+    }
+
+    fn decode(&self, reason: impl Into<String>) -> ConnectorError {
+        self.inner.rest.decode(reason)
+    }
+
+    /// The answer's JSON, or the error its label stands for.
+    fn interpret(&self, resp: Response) -> ConnectorResult<Value> {
+        if (200..300).contains(&resp.status) {
+            if resp.body.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_str(&resp.body).map_err(|e| self.decode(format!("invalid JSON: {e}")));
+        }
+        let Some((label, message)) = parse::error_label(&resp.body) else {
+            let snippet: String = resp.body.chars().take(200).collect();
+            return Err(if resp.status == 401 {
+                ConnectorError::Auth { exchange: EX, reason: format!("HTTP 401 {snippet}") }
+            } else {
+                ConnectorError::Rejected { exchange: EX, code: format!("HTTP {}", resp.status), message: snippet }
+            });
+        };
+        Err(match label.as_str() {
+            "INVALID_KEY"
+            | "INVALID_SIGNATURE"
+            | "FORBIDDEN"
+            | "MISSING_REQUIRED_HEADER"
+            | "INVALID_CREDENTIALS"
+            | "IP_FORBIDDEN"
+            | "READ_ONLY" => ConnectorError::Auth { exchange: EX, reason: format!("{label}: {message}") },
+            "ORDER_NOT_FOUND" => ConnectorError::OrderNotFound { exchange: EX },
+            "TOO_MANY_REQUESTS" => {
+                ConnectorError::RateLimited { exchange: EX, retry_after: std::time::Duration::from_secs(1) }
+            }
+            _ => ConnectorError::Rejected { exchange: EX, code: label, message },
+        })
+    }
+
+    async fn public(&self, path: &str, query: String) -> ConnectorResult<Value> {
+        let full = format!("{API}{path}");
+        let resp = self
+            .inner
+            .rest
+            .send(1, |_| Request::new(Method::GET, full).query(query).header("Accept", "application/json"))
+            .await?;
+        self.interpret(resp)
+    }
+
+    /// A signed request; a `REQUEST_EXPIRED` answer resyncs the clock and retries once.
+    async fn signed(&self, method: Method, path: &str, query: String, body: String) -> ConnectorResult<Value> {
+        let creds = self.creds()?;
+        let full = format!("{API}{path}");
+        for attempt in 0..2 {
+            let resp = self
+                .inner
+                .rest
+                .send(1, |now_ms| {
+                    let ts = now_ms.div_euclid(1000);
+                    let sig = sign::sign_rest(creds.secret.expose(), method.as_str(), &full, &query, &body, ts);
+                    let mut r = Request::new(method.clone(), full.clone())
+                        .query(query.clone())
+                        .header("Accept", "application/json")
+                        .header("KEY", creds.api_key.expose())
+                        .header("Timestamp", ts.to_string())
+                        .header("SIGN", sig);
+                    if !body.is_empty() {
+                        r = r.json_body(body.clone());
+                    }
+                    r
+                })
+                .await?;
+            match self.interpret(resp) {
+                Err(ConnectorError::Rejected { code, .. }) if code == "REQUEST_EXPIRED" && attempt == 0 => {
+                    tracing::warn!(exchange = %EX, "request timestamp refused; resyncing the clock and retrying");
+                    self.server_time().await?;
+                }
+                other => return other,
+            }
+        }
+        Err(ConnectorError::Auth { exchange: EX, reason: "REQUEST_EXPIRED after a clock resync".into() })
+    }
+
+    fn array(&self, v: Value, what: &str) -> ConnectorResult<Vec<Value>> {
+        match v {
+            Value::Array(a) => Ok(a),
+            other => Err(self.decode(format!("{what}: expected an array, got {}", short(&other)))),
+        }
+    }
+
+    fn pair(&self, symbol: &str) -> String {
+        parse::venue_symbol(symbol)
+    }
+
+    fn order_id_path(order: &OrderRef) -> String {
+        match order {
+            OrderRef::Exchange(id) => encode_component(id),
+            OrderRef::Client(c) => encode_component(&format!("t-{c}")),
+        }
+    }
+
+    fn parse_order(&self, v: &Value) -> ConnectorResult<ExchangeOrder> {
+        let r = if self.futures() { parse::futures_order(v) } else { parse::spot_order(v) };
+        r.map_err(|e| self.decode(format!("order: {e}")))
+    }
+
+    async fn submit(&self, order: &OrderRequest) -> ConnectorResult<ExchangeOrder> {
+        let pair = self.pair(&order.symbol);
+        let text = format!("t-{}", order.client_order_id);
+        let tif = match (order.order_type, order.time_in_force) {
+            (OrderType::LimitMaker, _) => "poc",
+            (OrderType::Market, TimeInForce::Fok) => "fok",
+            (OrderType::Market, _) => "ioc",
+            (_, TimeInForce::Gtc) => "gtc",
+            (_, TimeInForce::Ioc) => "ioc",
+            (_, TimeInForce::Fok) => "fok",
+        };
+        let price = order.price.map(|p| p.normalize().to_string());
+        let (path, body) = if self.futures() {
+            if !order.quantity.fract().is_zero() || order.quantity <= Decimal::ZERO {
+                return Err(ConnectorError::Filter {
+                    symbol: order.symbol.clone(),
+                    filter: "LOT_SIZE",
+                    reason: "Gate futures orders are whole contracts".into(),
+                });
+            }
+            let contracts = i64::try_from(order.quantity.trunc()).map_err(|_| ConnectorError::Filter {
+                symbol: order.symbol.clone(),
+                filter: "LOT_SIZE",
+                reason: "too many contracts".into(),
+            })?;
+            let size = if order.side == Side::Buy { contracts } else { -contracts };
+            let price = if order.order_type == OrderType::Market { "0".to_string() } else { price.unwrap_or_default() };
+            let body = json!({
+                "contract": pair, "size": size, "price": price, "tif": tif, "text": text,
+                "reduce_only": order.reduce_only,
+            });
+            ("/futures/usdt/orders", body)
+        } else {
+            let amount = if order.order_type == OrderType::Market && order.side == Side::Buy {
+                // Gate's market buy amount is in the quote currency.
+                let t = self.ticker(&order.symbol).await?;
+                let px = t.ask.or(Some(t.last)).filter(|p| !p.is_zero()).ok_or_else(|| ConnectorError::Rejected {
+                    exchange: EX,
+                    code: "NO_PRICE".into(),
+                    message: "no price to convert a market buy to quote".into(),
+                })?;
+                (order.quantity * px).normalize()
+            } else {
+                order.quantity.normalize()
+            };
+            let mut body = json!({
+                "text": text, "currency_pair": pair,
+                "type": if order.order_type == OrderType::Market { "market" } else { "limit" },
+                "account": "spot", "side": if order.side == Side::Buy { "buy" } else { "sell" },
+                "amount": amount.to_string(), "time_in_force": tif,
+            });
+            if order.order_type != OrderType::Market {
+                body["price"] = json!(price.unwrap_or_default());
+            }
+            ("/spot/orders", body)
+        };
+        let v = self.signed(Method::POST, path, String::new(), body.to_string()).await?;
+        self.parse_order(&v)
+    }
+}
+
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(120).collect()
+}
+
+fn valid_client_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 28
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+fn is_duplicate(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::Rejected { code, .. } if code == "ORDER_EXISTS" || code.contains("DUPLICATE"))
 }
 
 #[async_trait]
 impl Connector for GateioConnector {
     fn exchange(&self) -> ExchangeId {
-        ExchangeId::Gateio
+        EX
     }
     fn testnet(&self) -> bool {
-        self.settings.testnet
+        self.inner.settings.testnet
     }
     fn market(&self) -> Market {
-        self.settings.market
+        self.inner.settings.market
     }
+
     async fn server_time(&self) -> ConnectorResult<i64> {
-        self.unsupported("server_time")
+        let sent = RestClient::local_ms();
+        let v = self.public("/spot/time", String::new()).await?;
+        let received = RestClient::local_ms();
+        let server = v.get("server_time").and_then(Value::as_i64).ok_or_else(|| self.decode("server_time missing"))?;
+        self.inner.rest.observe_server_time(server, sent, received);
+        Ok(server)
     }
+
     async fn test_connection(&self) -> ConnectorResult<ConnectionReport> {
-        self.unsupported("test_connection")
+        let start = std::time::Instant::now();
+        self.server_time().await?;
+        let latency_ms = start.elapsed().as_millis() as u64;
+        let authenticated = match &self.inner.settings.credentials {
+            None => None,
+            Some(_) => match self.balances().await {
+                Ok(_) => Some(true),
+                Err(ConnectorError::Auth { .. }) => Some(false),
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(ConnectionReport {
+            exchange: EX,
+            testnet: self.testnet(),
+            reachable: true,
+            clock_offset_ms: self.inner.rest.clock_offset_ms(),
+            authenticated,
+            latency_ms,
+        })
     }
+
     async fn exchange_info(&self) -> ConnectorResult<Vec<SymbolRules>> {
-        self.unsupported("exchange_info")
+        if self.futures() {
+            let v = self.public("/futures/usdt/contracts", String::new()).await?;
+            self.array(v, "contracts")?.iter().map(|c| parse::futures_rules(c).map_err(|e| self.decode(e))).collect()
+        } else {
+            let v = self.public("/spot/currency_pairs", String::new()).await?;
+            self.array(v, "currency_pairs")?.iter().map(|c| parse::spot_rules(c).map_err(|e| self.decode(e))).collect()
+        }
     }
-    async fn ticker(&self, _symbol: &str) -> ConnectorResult<Ticker> {
-        self.unsupported("ticker")
+
+    async fn ticker(&self, symbol: &str) -> ConnectorResult<Ticker> {
+        let pair = self.pair(symbol);
+        let (path, key) =
+            if self.futures() { ("/futures/usdt/tickers", "contract") } else { ("/spot/tickers", "currency_pair") };
+        let v = self.public(path, query_string(&[(key, pair)])).await?;
+        let first = self.array(v, "tickers")?.into_iter().next().ok_or_else(|| self.decode("empty ticker list"))?;
+        let r = if self.futures() { parse::futures_ticker(&first) } else { parse::spot_ticker(&first) };
+        r.map_err(|e| self.decode(e))
     }
-    async fn order_book(&self, _symbol: &str, _depth: usize) -> ConnectorResult<OrderBook> {
-        self.unsupported("order_book")
+
+    async fn order_book(&self, symbol: &str, depth: usize) -> ConnectorResult<OrderBook> {
+        let pair = self.pair(symbol);
+        let (path, key) = if self.futures() {
+            ("/futures/usdt/order_book", "contract")
+        } else {
+            ("/spot/order_book", "currency_pair")
+        };
+        let q = query_string(&[(key, pair), ("limit", depth.clamp(1, 1000).to_string()), ("with_id", "true".into())]);
+        let v = self.public(path, q).await?;
+        parse::order_book(&v, symbol).map_err(|e| self.decode(e))
     }
+
     async fn recent_trades(
         &self,
-        _symbol: &str,
-        _from: Option<u64>,
-        _limit: usize,
+        symbol: &str,
+        from_seq: Option<u64>,
+        limit: usize,
     ) -> ConnectorResult<Vec<PublicTrade>> {
-        self.unsupported("recent_trades")
+        let pair = self.pair(symbol);
+        let limit = limit.clamp(1, 1000).to_string();
+        let v = if self.futures() {
+            self.public("/futures/usdt/trades", query_string(&[("contract", pair), ("limit", limit)])).await?
+        } else {
+            let mut params = vec![("currency_pair", pair), ("limit", limit)];
+            if let Some(from) = from_seq {
+                // Trades with ids above `last_id` (reverse=false), oldest first.
+                params.push(("last_id", from.saturating_sub(1).to_string()));
+                params.push(("reverse", "false".into()));
+            }
+            self.public("/spot/trades", query_string(&params)).await?
+        };
+        let mut trades = self
+            .array(v, "trades")?
+            .iter()
+            .map(|t| if self.futures() { parse::futures_trade(t) } else { parse::spot_trade(t) })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.decode(e))?;
+        if let Some(from) = from_seq {
+            trades.retain(|t| t.seq >= from);
+        }
+        trades.sort_by_key(|t| t.seq);
+        Ok(trades)
     }
-    async fn klines_1m(&self, _symbol: &str, _start_ms: i64, _limit: usize) -> ConnectorResult<Vec<Kline>> {
-        self.unsupported("klines")
+
+    async fn klines_1m(&self, symbol: &str, start_ms: i64, limit: usize) -> ConnectorResult<Vec<Kline>> {
+        let pair = self.pair(symbol);
+        let limit = limit.clamp(1, 1000);
+        let from = start_ms.div_euclid(1000);
+        let to = from + limit as i64 * 60 - 1;
+        let (path, key) = if self.futures() {
+            ("/futures/usdt/candlesticks", "contract")
+        } else {
+            ("/spot/candlesticks", "currency_pair")
+        };
+        let q =
+            query_string(&[(key, pair), ("interval", "1m".into()), ("from", from.to_string()), ("to", to.to_string())]);
+        let v = self.public(path, q).await?;
+        let mut klines = self
+            .array(v, "candlesticks")?
+            .iter()
+            .map(|k| if self.futures() { parse::futures_candle(k, symbol) } else { parse::spot_candle_row(k, symbol) })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.decode(e))?;
+        klines.retain(|k| k.open_time_ms >= start_ms - start_ms.rem_euclid(60_000));
+        klines.sort_by_key(|k| k.open_time_ms);
+        klines.truncate(limit);
+        Ok(klines)
     }
+
     async fn balances(&self) -> ConnectorResult<Vec<Balance>> {
-        self.unsupported("balances")
+        if self.futures() {
+            let v = self.signed(Method::GET, "/futures/usdt/accounts", String::new(), String::new()).await?;
+            let b = parse::futures_balance(&v).map_err(|e| self.decode(e))?;
+            return Ok(vec![b].into_iter().filter(|b| !(b.free + b.locked).is_zero()).collect());
+        }
+        let v = self.signed(Method::GET, "/spot/accounts", String::new(), String::new()).await?;
+        let all = self
+            .array(v, "accounts")?
+            .iter()
+            .map(parse::spot_balance)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.decode(e))?;
+        Ok(all.into_iter().filter(|b| !(b.free + b.locked).is_zero()).collect())
     }
-    async fn create_order(&self, _order: &OrderRequest) -> ConnectorResult<ExchangeOrder> {
-        self.unsupported("create_order")
+
+    async fn create_order(&self, order: &OrderRequest) -> ConnectorResult<ExchangeOrder> {
+        if !valid_client_id(&order.client_order_id) {
+            return Err(ConnectorError::Filter {
+                symbol: order.symbol.clone(),
+                filter: "CLIENT_ORDER_ID",
+                reason: "Gate takes 1-28 characters of [A-Za-z0-9_.-] after `t-`".into(),
+            });
+        }
+        let by_client = OrderRef::Client(order.client_order_id.clone());
+        for attempt in 0..2 {
+            match self.submit(order).await {
+                Ok(o) => return Ok(o),
+                Err(e) if is_duplicate(&e) => {
+                    tracing::info!(exchange = %EX, "client order id already used; returning the existing order");
+                    return self.get_order(&order.symbol, &by_client).await;
+                }
+                Err(e @ ConnectorError::Network { .. }) => {
+                    tracing::warn!(exchange = %EX, error = %e, "order submit failed on the network; looking it up");
+                    match self.get_order(&order.symbol, &by_client).await {
+                        Ok(found) => return Ok(found),
+                        Err(ConnectorError::OrderNotFound { .. }) if attempt == 0 => continue,
+                        Err(_) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ConnectorError::Network { exchange: EX, reason: "order submit failed twice".into() })
     }
-    async fn get_order(&self, _symbol: &str, _order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
-        self.unsupported("get_order")
+
+    async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
+        let id = Self::order_id_path(order);
+        let v = if self.futures() {
+            self.signed(Method::GET, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
+        } else {
+            let q = query_string(&[("currency_pair", self.pair(symbol))]);
+            self.signed(Method::GET, &format!("/spot/orders/{id}"), q, String::new()).await?
+        };
+        self.parse_order(&v)
     }
-    async fn cancel_order(&self, _symbol: &str, _order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
-        self.unsupported("cancel_order")
+
+    async fn cancel_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
+        let id = Self::order_id_path(order);
+        let v = if self.futures() {
+            self.signed(Method::DELETE, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
+        } else {
+            let q = query_string(&[("currency_pair", self.pair(symbol))]);
+            self.signed(Method::DELETE, &format!("/spot/orders/{id}"), q, String::new()).await?
+        };
+        self.parse_order(&v)
     }
-    async fn open_orders(&self, _symbol: Option<&str>) -> ConnectorResult<Vec<ExchangeOrder>> {
-        self.unsupported("open_orders")
+
+    async fn open_orders(&self, symbol: Option<&str>) -> ConnectorResult<Vec<ExchangeOrder>> {
+        if self.futures() {
+            let mut params = vec![("status", "open".to_string())];
+            if let Some(s) = symbol {
+                params.push(("contract", self.pair(s)));
+            }
+            let v = self.signed(Method::GET, "/futures/usdt/orders", query_string(&params), String::new()).await?;
+            return self.array(v, "orders")?.iter().map(|o| self.parse_order(o)).collect();
+        }
+        let v = self.signed(Method::GET, "/spot/open_orders", String::new(), String::new()).await?;
+        let mut out = Vec::new();
+        for group in self.array(v, "open_orders")? {
+            let pair = group.get("currency_pair").cloned().unwrap_or(Value::Null);
+            for mut o in group.get("orders").and_then(Value::as_array).cloned().unwrap_or_default() {
+                if o.get("currency_pair").is_none() {
+                    o["currency_pair"] = pair.clone();
+                }
+                out.push(self.parse_order(&o)?);
+            }
+        }
+        if let Some(s) = symbol {
+            out.retain(|o| o.symbol == s);
+        }
+        Ok(out)
     }
-    async fn my_trades(&self, _symbol: &str, _limit: usize) -> ConnectorResult<Vec<OwnTrade>> {
-        self.unsupported("my_trades")
+
+    async fn my_trades(&self, symbol: &str, limit: usize) -> ConnectorResult<Vec<OwnTrade>> {
+        let pair = self.pair(symbol);
+        let limit = limit.clamp(1, 1000).to_string();
+        let mut trades = if self.futures() {
+            let q = query_string(&[("contract", pair), ("limit", limit)]);
+            let v = self.signed(Method::GET, "/futures/usdt/my_trades", q, String::new()).await?;
+            self.array(v, "my_trades")?.iter().map(parse::futures_own_trade).collect::<Result<Vec<_>, _>>()
+        } else {
+            let q = query_string(&[("currency_pair", pair), ("limit", limit)]);
+            let v = self.signed(Method::GET, "/spot/my_trades", q, String::new()).await?;
+            self.array(v, "my_trades")?.iter().map(parse::spot_own_trade).collect::<Result<Vec<_>, _>>()
+        }
+        .map_err(|e| self.decode(e))?;
+        trades.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
+        Ok(trades)
     }
-    fn stream(&self, _subscriptions: Vec<Subscription>, _record: bool) -> ConnectorResult<StreamHandle> {
-        self.unsupported("stream")
+
+    async fn positions(&self) -> ConnectorResult<Vec<Position>> {
+        if !self.futures() {
+            return Err(ConnectorError::Unsupported { exchange: EX, what: "positions on spot" });
+        }
+        let v = self.signed(Method::GET, "/futures/usdt/positions", String::new(), String::new()).await?;
+        self.array(v, "positions")?.iter().map(|p| parse::futures_position(p).map_err(|e| self.decode(e))).collect()
+    }
+
+    async fn set_leverage(&self, symbol: &str, leverage: Decimal) -> ConnectorResult<()> {
+        if !self.futures() {
+            return Err(ConnectorError::Unsupported { exchange: EX, what: "leverage on spot" });
+        }
+        let path = format!("/futures/usdt/positions/{}/leverage", self.pair(symbol));
+        let q = query_string(&[("leverage", leverage.normalize().to_string())]);
+        self.signed(Method::POST, &path, q, String::new()).await?;
+        Ok(())
+    }
+
+    fn stream(&self, subscriptions: Vec<Subscription>, record: bool) -> ConnectorResult<StreamHandle> {
+        let private = subscriptions.contains(&Subscription::Orders);
+        let creds = if private { Some(self.creds()?) } else { None };
+        let url = if private { self.inner.ws_private.clone() } else { self.inner.ws_public.clone() };
+        let protocol = GateWs {
+            conn: self.clone(),
+            subs: subscriptions,
+            url,
+            futures: self.futures(),
+            creds,
+            user_id: None,
+            orders: HashMap::new(),
+        };
+        let rest: Arc<dyn Connector> = Arc::new(self.clone());
+        Ok(super::ws::spawn(protocol, Some(rest), record))
+    }
+}
+
+/// Gate's WebSocket v4 dialect.
+struct GateWs {
+    conn: GateioConnector,
+    subs: Vec<Subscription>,
+    url: String,
+    futures: bool,
+    creds: Option<Credentials>,
+    /// Futures private channels name the user id in their payload.
+    user_id: Option<String>,
+    /// Latest state of the account's orders, for fills from `*.usertrades`.
+    orders: HashMap<String, ExchangeOrder>,
+}
+
+impl GateWs {
+    fn prefix(&self) -> &'static str {
+        if self.futures { "futures" } else { "spot" }
+    }
+
+    fn now_s(&self) -> i64 {
+        self.conn.inner.rest.now_ms().div_euclid(1000)
+    }
+
+    fn request(&self, channel: &str, payload: Value, private: bool) -> String {
+        let time = self.now_s();
+        let mut msg = json!({"time": time, "channel": channel, "event": "subscribe", "payload": payload});
+        if private && let Some(c) = &self.creds {
+            msg["auth"] = json!({
+                "method": "api_key",
+                "KEY": c.api_key.expose(),
+                "SIGN": sign::sign_ws(c.secret.expose(), channel, "subscribe", time),
+            });
+        }
+        msg.to_string()
+    }
+
+    fn remember(&mut self, order: &ExchangeOrder) {
+        if self.orders.len() > 10_000 {
+            self.orders.clear();
+        }
+        self.orders.insert(order.order_id.clone(), order.clone());
+    }
+
+    fn fill_update(&self, fill: OwnTrade) -> OrderUpdate {
+        let order = self.orders.get(&fill.order_id).cloned().unwrap_or_else(|| ExchangeOrder {
+            exchange: EX,
+            order_id: fill.order_id.clone(),
+            client_order_id: fill.client_order_id.clone().unwrap_or_default(),
+            symbol: fill.symbol.clone(),
+            side: fill.side,
+            order_type: OrderType::Limit,
+            status: ExchangeOrderStatus::PartiallyFilled,
+            price: Some(fill.price),
+            quantity: fill.quantity,
+            filled_quantity: fill.quantity,
+            filled_quote: Some(fill.price * fill.quantity),
+            updated_ms: fill.time_ms,
+        });
+        OrderUpdate { order, fill: Some(fill) }
+    }
+}
+
+#[async_trait]
+impl WsProtocol for GateWs {
+    fn exchange(&self) -> ExchangeId {
+        EX
+    }
+
+    async fn connect(&mut self) -> ConnectorResult<WsTarget> {
+        if self.futures && self.creds.is_some() && self.user_id.is_none() {
+            let v = self.conn.signed(Method::GET, "/futures/usdt/accounts", String::new(), String::new()).await?;
+            self.user_id = Some(parse::str_field(&v, "user").map_err(|e| self.conn.decode(e))?);
+        }
+        Ok(WsTarget { url: self.url.clone(), ping_interval: std::time::Duration::from_secs(10) })
+    }
+
+    fn on_open(&mut self) -> Vec<String> {
+        let p = self.prefix();
+        let mut frames = Vec::new();
+        if self.subs.contains(&Subscription::Orders) {
+            let payload = match &self.user_id {
+                Some(u) => json!([u, "!all"]),
+                None => json!(["!all"]),
+            };
+            frames.push(self.request(&format!("{p}.orders"), payload.clone(), true));
+            frames.push(self.request(&format!("{p}.usertrades"), payload, true));
+        }
+        for s in &self.subs {
+            match s {
+                Subscription::Trades(sym) => {
+                    frames.push(self.request(&format!("{p}.trades"), json!([parse::venue_symbol(sym)]), false))
+                }
+                Subscription::Klines1m(sym) => frames.push(self.request(
+                    &format!("{p}.candlesticks"),
+                    json!(["1m", parse::venue_symbol(sym)]),
+                    false,
+                )),
+                Subscription::BookTicker(sym) => {
+                    frames.push(self.request(&format!("{p}.book_ticker"), json!([parse::venue_symbol(sym)]), false))
+                }
+                Subscription::Orders => {}
+            }
+        }
+        frames
+    }
+
+    fn ping(&mut self) -> Option<String> {
+        Some(json!({"time": self.now_s(), "channel": format!("{}.ping", self.prefix())}).to_string())
+    }
+
+    fn on_text(&mut self, text: &str, out: &mut Vec<StreamEvent>) -> Result<Option<String>, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+        let channel = v.get("channel").and_then(Value::as_str).unwrap_or("").to_string();
+        let event = v.get("event").and_then(Value::as_str).unwrap_or("");
+        if channel.ends_with(".pong") || channel.ends_with(".ping") {
+            return Ok(None);
+        }
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+            return Err(format!("{channel} {event}: {err}"));
+        }
+        if event != "update" && event != "all" {
+            return Ok(None);
+        }
+        let results: Vec<Value> = match v.get("result") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(other) => vec![other.clone()],
+            None => Vec::new(),
+        };
+        for r in &results {
+            let ev = match channel.as_str() {
+                "spot.trades" => StreamEvent::Trade(parse::spot_trade(r)?),
+                "futures.trades" => StreamEvent::Trade(parse::futures_trade(r)?),
+                "spot.candlesticks" | "futures.candlesticks" => StreamEvent::Kline(parse::ws_candle(r)?),
+                "spot.book_ticker" | "futures.book_ticker" => StreamEvent::Quote(parse::book_ticker(r)?),
+                "spot.orders" | "futures.orders" => {
+                    let order = if self.futures { parse::futures_order(r)? } else { parse::spot_order(r)? };
+                    self.remember(&order);
+                    StreamEvent::Order(OrderUpdate { order, fill: None })
+                }
+                "spot.usertrades" => StreamEvent::Order(self.fill_update(parse::spot_own_trade(r)?)),
+                "futures.usertrades" => StreamEvent::Order(self.fill_update(parse::futures_own_trade(r)?)),
+                _ => continue,
+            };
+            out.push(ev);
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn ws(futures: bool) -> GateWs {
+        let mut s = ConnectorSettings::new(ExchangeId::Gateio);
+        s.market = if futures { Market::Futures } else { Market::Spot };
+        s.credentials = Some(Credentials::new("k", "s", None));
+        let conn = GateioConnector::new(s).unwrap();
+        GateWs {
+            creds: conn.inner.settings.credentials.clone(),
+            conn,
+            subs: vec![Subscription::Orders, Subscription::Trades("BTCUSDT".into())],
+            url: String::new(),
+            futures,
+            user_id: futures.then(|| "110".to_string()),
+            orders: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn endpoints_follow_market_and_testnet() {
+        let mut s = ConnectorSettings::new(ExchangeId::Gateio);
+        let c = GateioConnector::new(s.clone()).unwrap();
+        assert_eq!(c.inner.rest.base(), TESTNET_REST_URL);
+        assert_eq!(c.inner.ws_public, TESTNET_SPOT_WS_URL);
+        s.market = Market::Futures;
+        s.testnet = false;
+        let c = GateioConnector::new(s.clone()).unwrap();
+        assert_eq!((c.inner.rest.base(), c.inner.ws_public.as_str()), (REST_URL, FUTURES_WS_URL));
+        s.ws_url = Some("ws://127.0.0.1:9/".into());
+        assert_eq!(GateioConnector::new(s).unwrap().inner.ws_private, "ws://127.0.0.1:9/v4/ws/usdt");
+    }
+
+    #[test]
+    fn subscribe_frames_sign_private_channels() {
+        let mut p = ws(false);
+        let frames: Vec<Value> = p.on_open().iter().map(|f| serde_json::from_str(f).unwrap()).collect();
+        assert_eq!(frames[0]["channel"], "spot.orders");
+        let time = frames[0]["time"].as_i64().unwrap();
+        assert_eq!(frames[0]["auth"]["SIGN"], sign::sign_ws("s", "spot.orders", "subscribe", time));
+        assert_eq!(frames[1]["channel"], "spot.usertrades");
+        assert_eq!(frames[2]["channel"], "spot.trades");
+        assert_eq!(frames[2]["payload"], json!(["BTC_USDT"]));
+        assert!(frames[2].get("auth").is_none());
+        let ping: Value = serde_json::from_str(&p.ping().unwrap()).unwrap();
+        assert_eq!(ping["channel"], "spot.ping");
+        let mut f = ws(true);
+        let frames: Vec<Value> = f.on_open().iter().map(|x| serde_json::from_str(x).unwrap()).collect();
+        assert_eq!(frames[0]["channel"], "futures.orders");
+        assert_eq!(frames[0]["payload"], json!(["110", "!all"]));
+    }
+
+    #[test]
+    fn futures_frames_from_the_docs_decode() {
+        let mut p = ws(true);
+        let mut out = Vec::new();
+        let dir = format!("{}/../../shared/data/exchange-docs", env!("CARGO_MANIFEST_DIR"));
+        for name in ["gate_futures_ws_trades_doc.json", "gate_futures_ws_orders_usertrades_doc.json"] {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap()).unwrap();
+            for m in v["messages"].as_array().unwrap() {
+                p.on_text(&m.to_string(), &mut out).unwrap();
+            }
+        }
+        assert_eq!(out.len(), 3);
+        let StreamEvent::Trade(t) = &out[0] else { panic!("{:?}", out[0]) };
+        assert_eq!((t.quantity, t.buyer_maker), (d("108"), true));
+        let StreamEvent::Order(u) = &out[2] else { panic!("{:?}", out[2]) };
+        let fill = u.fill.as_ref().unwrap();
+        assert_eq!(fill.fee, d("0.0009290592"));
+        assert_eq!(u.order.status, ExchangeOrderStatus::Filled, "the fill carries the order's known state");
+        assert_eq!(u.order.order_id, "4872460");
+        assert_eq!(
+            p.on_text(r#"{"time":1,"channel":"futures.pong","event":"","error":null,"result":null}"#, &mut out),
+            Ok(None)
+        );
+        assert!(
+            p.on_text(
+                r#"{"time":1,"channel":"futures.orders","event":"subscribe","error":{"code":2,"message":"bad"}}"#,
+                &mut out
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn client_ids_and_duplicates() {
+        assert!(valid_client_id("abc-123_x.y"));
+        assert!(!valid_client_id("a".repeat(29).as_str()));
+        assert!(!valid_client_id("bad id"));
+        assert!(is_duplicate(&ConnectorError::Rejected {
+            exchange: EX,
+            code: "ORDER_EXISTS".into(),
+            message: String::new()
+        }));
+        assert!(!is_duplicate(&ConnectorError::Rejected {
+            exchange: EX,
+            code: "BALANCE_NOT_ENOUGH".into(),
+            message: String::new()
+        }));
     }
 }
