@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tradehost::connectors::gateio::GateioConnector;
 use tradehost::connectors::{
-    Connector, ConnectorError, ConnectorSettings, Credentials, ExchangeId, ExchangeOrderStatus, OrderRef, OrderRequest,
-    OrderType, StreamEvent, StreamHandle, Subscription, TimeInForce,
+    Connector, ConnectorError, ConnectorSettings, Credentials, ExchangeId, ExchangeOrderStatus, Market, OrderRef,
+    OrderRequest, OrderType, StreamEvent, StreamHandle, Subscription, TimeInForce,
 };
 use tradehost::execution::Side;
 use tradehost_tests::fake::{FakeExchange, FakeKeys, FakeState, gateio};
@@ -74,8 +74,12 @@ async fn next_matching(
 /// Push probe trades until one comes back: every subscription sent before the trades
 /// subscription (private channels first) has then been processed. Returns its sequence.
 async fn go_live(state: &FakeState, h: &mut StreamHandle) -> u64 {
+    go_live_in(state, h, SYM, "60000", "0.001").await
+}
+
+async fn go_live_in(state: &FakeState, h: &mut StreamHandle, symbol: &str, price: &str, qty: &str) -> u64 {
     for _ in 0..50 {
-        state.push_trade(SYM, d("60000"), d("0.001"), true);
+        state.push_trade(symbol, d(price), d(qty), true);
         if let Some(StreamEvent::Trade(t)) =
             next_matching(h, Duration::from_millis(100), |e| matches!(e, StreamEvent::Trade(_))).await
         {
@@ -122,7 +126,7 @@ async fn orders_fill_over_the_private_stream_and_rest_agrees_with_the_fake() {
     assert_eq!(placed.client_order_id, "gt-order-1");
     assert_eq!(state.signature_failures(), 0, "the fake accepted the connector's signature");
     let open = conn.open_orders(Some(SYM)).await.unwrap();
-    assert_eq!(open.iter().map(|o| o.order_id.clone()).collect::<Vec<_>>(), [placed.order_id.clone()]);
+    assert_eq!(open.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), [placed.order_id.as_str()]);
     assert_eq!(state.open_orders(Some(SYM)).len(), 1);
 
     state.push_trade(SYM, d("59000"), d("1"), false);
@@ -293,4 +297,69 @@ async fn a_retried_submit_returns_the_same_order_once() {
     assert_eq!(b.client_order_id, "idem-1");
     assert_eq!(fake.state.orders().iter().filter(|o| o.client_id == "idem-1").count(), 1);
     assert_eq!(fake.state.order_requests(), 2, "the second submit reached the fake and was refused as a duplicate");
+}
+
+#[tokio::test]
+async fn usdt_futures_orders_fills_positions_and_leverage() {
+    const ETH: &str = "ETHUSDT";
+    let fake = gateio::start(FakeKeys::default()).await;
+    let state = &fake.state;
+    state.push_trade(ETH, d("3000"), d("5"), false);
+    let mut s = settings(&fake, None);
+    s.market = Market::Futures;
+    let conn: Arc<dyn Connector> = Arc::new(GateioConnector::new(s).unwrap());
+    let rules = conn.exchange_info().await.unwrap();
+    let eth = rules.iter().find(|r| r.symbol == ETH).unwrap();
+    assert_eq!(
+        (eth.venue_symbol.as_str(), eth.tick_size, eth.lot_size, eth.min_qty),
+        ("ETH_USDT", d("0.1"), d("1"), d("1"))
+    );
+    assert_eq!(conn.ticker(ETH).await.unwrap().last, d("3000"));
+
+    let mut h = conn.stream(vec![Subscription::Orders, Subscription::Trades(ETH.into())], false).unwrap();
+    go_live_in(state, &mut h, ETH, "3000", "1").await;
+
+    let mut order = limit("fut-1", Side::Buy, "2", "2990");
+    order.symbol = ETH.into();
+    let half = OrderRequest { quantity: d("1.5"), ..order.clone() };
+    let err = conn.create_order(&half).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Filter { filter: "LOT_SIZE", .. }), "{err:?}");
+    let placed = conn.create_order(&order).await.unwrap();
+    assert_eq!((placed.status, placed.side, placed.quantity), (ExchangeOrderStatus::New, Side::Buy, d("2")));
+    assert_eq!(placed.client_order_id, "fut-1");
+    assert_eq!(conn.open_orders(Some(ETH)).await.unwrap().len(), 1);
+    conn.set_leverage(ETH, d("10")).await.unwrap();
+    assert!(state.requests().iter().any(|r| r == "POST /api/v4/futures/usdt/positions/ETH_USDT/leverage"));
+
+    state.push_trade(ETH, d("2990"), d("3"), true);
+    let ev = next_matching(
+        &mut h,
+        Duration::from_secs(5),
+        |e| matches!(e, StreamEvent::Order(u) if u.fill.is_some() && u.order.order_id == placed.order_id),
+    )
+    .await
+    .expect("the fill arrived over futures.usertrades");
+    let StreamEvent::Order(update) = ev else { unreachable!() };
+    let fill = update.fill.unwrap();
+    assert_eq!((fill.price, fill.quantity, fill.side), (d("2990"), d("2"), Side::Buy));
+    assert_eq!(fill.fee, d("0.002"), "a JSON-number fee parsed exactly");
+
+    let got = conn.get_order(ETH, &OrderRef::Client("fut-1".into())).await.unwrap();
+    assert_eq!(
+        (got.status, got.filled_quantity, got.filled_quote),
+        (ExchangeOrderStatus::Filled, d("2"), Some(d("5980")))
+    );
+    let positions = conn.positions().await.unwrap();
+    assert_eq!(positions.len(), 1);
+    assert_eq!((positions[0].symbol.as_str(), positions[0].size, positions[0].entry_price), (ETH, d("2"), d("2990")));
+    assert_eq!(positions[0].leverage, d("10"));
+    let mine = conn.my_trades(ETH, 10).await.unwrap();
+    assert_eq!((mine.len(), mine[0].quantity, mine[0].fee), (1, d("2"), d("0.002")));
+    let balances = conn.balances().await.unwrap();
+    assert_eq!(balances[0].asset, "USDT");
+    assert_eq!(balances[0].free, state.balances()["USDT"].0);
+    let trades = conn.recent_trades(ETH, None, 10).await.unwrap();
+    let last = trades.last().unwrap();
+    assert_eq!((last.price, last.quantity, last.buyer_maker), (d("2990"), d("3"), true));
+    assert_eq!(state.signature_failures(), 0);
 }

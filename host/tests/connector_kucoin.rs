@@ -123,7 +123,7 @@ async fn orders_fill_over_the_private_stream_and_rest_agrees_with_the_fake() {
     assert_eq!(placed.client_order_id, "kc-order-1");
     assert_eq!(state.signature_failures(), 0, "the fake accepted the connector's signature");
     let open = conn.open_orders(Some(SYM)).await.unwrap();
-    assert_eq!(open.iter().map(|o| o.order_id.clone()).collect::<Vec<_>>(), [placed.order_id.clone()]);
+    assert_eq!(open.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), [placed.order_id.as_str()]);
     assert_eq!(state.open_orders(Some(SYM)).len(), 1);
 
     state.push_trade(SYM, d("59000"), d("1"), false);

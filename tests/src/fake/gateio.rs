@@ -27,7 +27,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// Start the fake on 127.0.0.1 (random port).
 pub async fn start(keys: FakeKeys) -> FakeExchange {
     let state = FakeState::new(keys);
-    let app = Router::new().route("/ws/v4/", get(ws_upgrade)).fallback(rest).with_state(state.clone());
+    let app = Router::new()
+        .route("/ws/v4/", get(ws_upgrade))
+        .route("/v4/ws/usdt", get(ws_upgrade_futures))
+        .fallback(rest)
+        .with_state(state.clone());
     let addr = serve(app).await;
     FakeExchange::new(state, addr)
 }
@@ -277,6 +281,80 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
             let newest: Vec<Value> = fills.iter().rev().take(limit).map(fill_json).collect();
             ok(json!(newest))
         }
+        ("GET", "/futures/usdt/contracts") => {
+            ok(json!(["BTC_USDT", "ETH_USDT"]
+            .iter()
+            .map(|c| json!({"name": c, "type": "direct", "quanto_multiplier": "0.0001", "order_price_round": "0.1",
+                "mark_price_round": "0.01", "order_size_min": 1, "order_size_max": 1000000, "in_delisting": false,
+                "leverage_min": "1", "leverage_max": "100"}))
+            .collect::<Vec<_>>()))
+        }
+        ("GET", "/futures/usdt/tickers") => {
+            let c = host(q.get("contract").map(String::as_str).unwrap_or(""));
+            let last = state.last_price(&c).unwrap_or_default();
+            ok(json!([{"contract": pair(&c), "last": s(last), "lowest_ask": s(last), "highest_bid": s(last),
+                "volume_24h_base": "0", "mark_price": s(last), "index_price": s(last)}]))
+        }
+        ("GET", "/futures/usdt/trades") => {
+            let c = host(q.get("contract").map(String::as_str).unwrap_or(""));
+            let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            ok(json!(state.trades(&c, None, limit).iter().rev().map(futures_trade_json).collect::<Vec<_>>()))
+        }
+        ("GET", "/futures/usdt/accounts") => {
+            let (free, locked) = state.balances().get("USDT").copied().unwrap_or_default();
+            ok(json!({"user": 110, "currency": "USDT", "total": s(free + locked), "available": s(free),
+                "order_margin": s(locked), "position_margin": "0", "unrealised_pnl": "0", "point": "0"}))
+        }
+        ("GET", "/futures/usdt/positions") => {
+            let mut sizes: BTreeMap<String, (Decimal, Decimal, Decimal)> = BTreeMap::new();
+            for f in state.fills(None) {
+                let e = sizes.entry(f.symbol.clone()).or_default();
+                let signed = if f.side == "BUY" { f.qty } else { -f.qty };
+                e.0 += signed;
+                e.1 += f.price * f.qty;
+                e.2 += f.qty;
+            }
+            ok(json!(sizes
+                .iter()
+                .map(|(sym, (size, quote, qty))| json!({"contract": pair(sym), "size": size.to_string().parse::<i64>().unwrap_or(0),
+                    "leverage": "10", "entry_price": s((*quote / *qty).round_dp(8)), "unrealised_pnl": "0",
+                    "mark_price": s(state.last_price(sym).unwrap_or_default()), "mode": "single"}))
+                .collect::<Vec<_>>()))
+        }
+        ("POST", p) if p.starts_with("/futures/usdt/positions/") && p.ends_with("/leverage") => {
+            let c = p.trim_start_matches("/futures/usdt/positions/").trim_end_matches("/leverage");
+            ok(json!({"contract": c, "size": 0, "leverage": q.get("leverage").cloned().unwrap_or_default(),
+                "entry_price": "0", "unrealised_pnl": "0"}))
+        }
+        ("POST", "/futures/usdt/orders") => place_futures(&state, &body),
+        ("GET", "/futures/usdt/orders") => {
+            let c = q.get("contract").map(|c| host(c));
+            let orders: Vec<Value> = state.open_orders(c.as_deref()).iter().map(futures_order_json).collect();
+            ok(json!(orders))
+        }
+        ("GET", "/futures/usdt/my_trades") => {
+            let c = host(q.get("contract").map(String::as_str).unwrap_or(""));
+            let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            ok(json!(
+                state.fills(Some(&c)).iter().rev().take(limit).map(|f| futures_fill_json(f, false)).collect::<Vec<_>>()
+            ))
+        }
+        (m, p) if p.starts_with("/futures/usdt/orders/") => {
+            let id = decode_component(&p["/futures/usdt/orders/".len()..]);
+            let (num, client) = match id.strip_prefix("t-") {
+                Some(c) => (None, Some(c.to_string())),
+                None => (id.parse::<u64>().ok(), None),
+            };
+            let found = match m {
+                "GET" => state.find(num, client.as_deref()).ok_or(FakeReject::UnknownOrder),
+                "DELETE" => state.cancel(num, client.as_deref()),
+                _ => Err(FakeReject::BadRequest("method".into())),
+            };
+            match found {
+                Ok(o) => ok(futures_order_json(&o)),
+                Err(_) => err(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found"),
+            }
+        }
         (m, p) if p.starts_with("/spot/orders/") => {
             let id = decode_component(&p["/spot/orders/".len()..]);
             let (num, client) = match id.strip_prefix("t-") {
@@ -332,6 +410,66 @@ fn place(state: &FakeState, body: &[u8]) -> Response {
     }
 }
 
+fn place_futures(state: &FakeState, body: &[u8]) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return err(StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY", "body is not JSON");
+    };
+    let Some(client) = v["text"].as_str().and_then(|t| t.strip_prefix("t-")).map(str::to_string) else {
+        return err(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "text must start with t-");
+    };
+    let Some(size) = v["size"].as_i64().filter(|s| *s != 0) else {
+        return err(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "size must be a non-zero integer");
+    };
+    let price = v["price"].as_str().and_then(|p| p.parse::<Decimal>().ok()).filter(|p| !p.is_zero());
+    let kind = if price.is_some() { "LIMIT" } else { "MARKET" };
+    let side = if size > 0 { "BUY" } else { "SELL" };
+    let symbol = host(v["contract"].as_str().unwrap_or(""));
+    match state.place(&client, &symbol, side, kind, price, Decimal::from(size.abs())) {
+        Ok(o) => (StatusCode::CREATED, [("content-type", "application/json")], futures_order_json(&o).to_string())
+            .into_response(),
+        Err(FakeReject::DuplicateClientId) => err(StatusCode::BAD_REQUEST, "ORDER_EXISTS", "Order text already used"),
+        Err(FakeReject::InsufficientBalance) => err(StatusCode::BAD_REQUEST, "INSUFFICIENT_AVAILABLE", "margin"),
+        Err(FakeReject::UnknownOrder) => err(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found"),
+        Err(FakeReject::BadRequest(m)) => err(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", &m),
+    }
+}
+
+/// A futures trade: `size` signed by the taker's side, a JSON number.
+fn futures_trade_json(t: &FakeTrade) -> Value {
+    let qty: i64 = t.qty.trunc().to_string().parse().unwrap_or(0);
+    json!({"id": t.id, "create_time": t.time_ms / 1000, "create_time_ms": t.time_ms, "contract": pair(&t.symbol),
+        "size": if t.buyer_maker { -qty } else { qty }, "price": s(t.price)})
+}
+
+/// A futures order (REST and `futures.orders`): signed `size` and `left`, numbers.
+fn futures_order_json(o: &FakeOrder) -> Value {
+    let sign = if o.side == "BUY" { 1 } else { -1 };
+    let int = |d: Decimal| d.trunc().to_string().parse::<i64>().unwrap_or(0) * sign;
+    let (status, finish_as) = match o.status.as_str() {
+        "FILLED" => ("finished", "filled"),
+        "CANCELED" => ("finished", "cancelled"),
+        _ => ("open", "_new"),
+    };
+    let fill_price = if o.filled.is_zero() { Decimal::ZERO } else { (o.filled_quote / o.filled).round_dp(8) };
+    json!({"id": o.id, "user": 110, "contract": pair(&o.symbol), "create_time": o.created_ms as f64 / 1000.0,
+        "create_time_ms": o.created_ms, "finish_time_ms": o.updated_ms, "size": int(o.qty), "iceberg": 0,
+        "price": o.price.map(s).unwrap_or_else(|| "0".into()), "is_reduce_only": false, "is_close": false,
+        "tif": if o.kind == "MARKET" { "ioc" } else { "gtc" }, "left": int(o.qty - o.filled),
+        "fill_price": s(fill_price), "text": format!("t-{}", o.client_id), "status": status, "finish_as": finish_as,
+        "tkfr": "0.0005", "mkfr": "-0.00025"})
+}
+
+/// A futures fill; the WebSocket sends the fee as a JSON number, REST as a string.
+fn futures_fill_json(f: &FakeFill, ws: bool) -> Value {
+    let qty: i64 = f.qty.trunc().to_string().parse().unwrap_or(0);
+    let fee: Value = if ws { serde_json::from_str(&s(f.fee)).unwrap_or(json!(0)) } else { json!(s(f.fee)) };
+    json!({"id": f.trade_id.to_string(), "create_time": f.time_ms / 1000, "create_time_ms": f.time_ms,
+        "contract": pair(&f.symbol), "order_id": f.order_id.to_string(),
+        "size": if f.side == "BUY" { qty } else { -qty }, "price": s(f.price),
+        "role": if f.maker { "maker" } else { "taker" }, "text": format!("t-{}", f.client_id), "fee": fee,
+        "point_fee": 0})
+}
+
 fn trade_json(t: &FakeTrade) -> Value {
     json!({"id": t.id.to_string(), "create_time": (t.time_ms / 1000).to_string(),
         "create_time_ms": format!("{}.000", t.time_ms), "currency_pair": pair(&t.symbol),
@@ -374,7 +512,11 @@ fn order_json(state: &FakeState, o: &FakeOrder, event: Option<&str>) -> Value {
 }
 
 async fn ws_upgrade(State(state): State<FakeState>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| session(state, socket))
+    ws.on_upgrade(move |socket| session(state, socket, false))
+}
+
+async fn ws_upgrade_futures(State(state): State<FakeState>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| session(state, socket, true))
 }
 
 fn push(channel: &str, result: Value, now_ms: i64) -> Message {
@@ -385,7 +527,8 @@ fn push(channel: &str, result: Value, now_ms: i64) -> Message {
     )
 }
 
-async fn session(state: FakeState, mut socket: WebSocket) {
+async fn session(state: FakeState, mut socket: WebSocket, futures: bool) {
+    let p = if futures { "futures" } else { "spot" };
     let mut rx = state.subscribe();
     let mut pairs: HashSet<String> = HashSet::new();
     let (mut orders, mut usertrades) = (false, false);
@@ -402,10 +545,10 @@ async fn session(state: FakeState, mut socket: WebSocket) {
                 let event = v.get("event").and_then(Value::as_str).unwrap_or("").to_string();
                 let time = v.get("time").and_then(Value::as_i64).unwrap_or(0);
                 let now = state.now_ms();
-                let reply = if channel == "spot.ping" {
-                    json!({"time": now / 1000, "time_ms": now, "channel": "spot.pong", "event": "", "result": null})
+                let reply = if channel == format!("{p}.ping") {
+                    json!({"time": now / 1000, "time_ms": now, "channel": format!("{p}.pong"), "event": "", "result": null})
                 } else if event == "subscribe" {
-                    let private = channel == "spot.orders" || channel == "spot.usertrades";
+                    let private = channel == format!("{p}.orders") || channel == format!("{p}.usertrades");
                     let authed = !private || {
                         let key = v["auth"]["KEY"].as_str().unwrap_or("");
                         let sign = v["auth"]["SIGN"].as_str().unwrap_or("");
@@ -417,14 +560,14 @@ async fn session(state: FakeState, mut socket: WebSocket) {
                         json!({"time": now / 1000, "time_ms": now, "channel": channel, "event": "subscribe",
                             "error": {"code": 2, "message": "Signature mismatch"}, "result": {"status": "fail"}})
                     } else {
-                        match channel.as_str() {
-                            "spot.trades" => {
+                        match channel.strip_prefix(p).unwrap_or("") {
+                            ".trades" => {
                                 for p in v["payload"].as_array().cloned().unwrap_or_default() {
                                     pairs.insert(p.as_str().unwrap_or("").to_string());
                                 }
                             }
-                            "spot.orders" => orders = true,
-                            "spot.usertrades" => usertrades = true,
+                            ".orders" => orders = true,
+                            ".usertrades" => usertrades = true,
                             _ => {}
                         }
                         json!({"time": now / 1000, "time_ms": now, "channel": channel, "event": "subscribe",
@@ -440,6 +583,19 @@ async fn session(state: FakeState, mut socket: WebSocket) {
             ev = rx.recv() => {
                 let now = state.now_ms();
                 let frames: Vec<Message> = match ev {
+                    Ok(FakeEvent::Trade(t)) if futures && pairs.contains(&pair(&t.symbol)) => {
+                        vec![push("futures.trades", json!([futures_trade_json(&t)]), now)]
+                    }
+                    Ok(FakeEvent::Order(o, fill)) if futures => {
+                        let mut out = Vec::new();
+                        if orders {
+                            out.push(push("futures.orders", json!([futures_order_json(&o)]), now));
+                        }
+                        if let (true, Some(f)) = (usertrades, fill) {
+                            out.push(push("futures.usertrades", json!([futures_fill_json(&f, true)]), now));
+                        }
+                        out
+                    }
                     Ok(FakeEvent::Trade(t)) if pairs.contains(&pair(&t.symbol)) => {
                         let mut r = trade_json(&t);
                         r["id"] = json!(t.id);
