@@ -309,7 +309,19 @@ impl FakeState {
 
     /// A public trade at `price` for `qty`; resting orders it reaches fill at their limit.
     pub fn push_trade(&self, symbol: &str, price: Decimal, qty: Decimal, buyer_maker: bool) -> FakeTrade {
-        let now = self.now_ms();
+        self.push_trade_at(symbol, price, qty, buyer_maker, self.now_ms())
+    }
+
+    /// A public trade stamped `time_ms` (to build chosen minutes without waiting for them).
+    pub fn push_trade_at(
+        &self,
+        symbol: &str,
+        price: Decimal,
+        qty: Decimal,
+        buyer_maker: bool,
+        time_ms: i64,
+    ) -> FakeTrade {
+        let now = time_ms;
         let (trade, hidden, changed) = {
             let mut g = self.lock();
             let id = g.next_trade_id;
