@@ -10,6 +10,7 @@
 //! | `rest.rs` | the HTTP client: request-weight limiter, 429/418 + Retry-After, clock offset |
 //! | `ws.rs` | a WebSocket session: heartbeats, jittered reconnect, resubscribe, raw frames |
 //! | `gaps.rs` | trade-sequence gap detection |
+//! | `frames.rs` | any venue's market-data frame, without a session (replay of recordings) |
 //! | `filters.rs` | rounding to tick/lot and the min-notional check before an order leaves |
 //! | `registry.rs` | creating connectors by name |
 //! | `record.rs` | record mode: raw frames as `<recv_ts_ns> <frame>` lines |
@@ -24,6 +25,7 @@ pub mod binance;
 pub mod bybit;
 pub mod credentials;
 pub mod filters;
+pub mod frames;
 pub mod gaps;
 pub mod gateio;
 pub mod kucoin;

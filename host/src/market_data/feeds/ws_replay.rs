@@ -1,5 +1,8 @@
-//! Replay of a recorded Binance WebSocket session: one frame per line, optionally
-//! prefixed by the local receive time in ns (`<recv_ts_ns> <frame>`), plain or gzip.
+//! Replay of a recorded WebSocket session: one frame per line, optionally prefixed by
+//! the local receive time in ns (`<recv_ts_ns> <frame>`), plain or gzip. Binance frames
+//! take the fast path of [`parse_frame`]; frames of the other exchanges (`tradehost
+//! record --venue gateio|kucoin|bybit`) are recognised by their shape and decoded by
+//! their connector's parser.
 
 use super::binance_ws::parse_frame;
 use super::merge::ReplaySource;
@@ -15,6 +18,9 @@ pub(crate) struct WsReplay {
     config: ReplayConfig,
     skipped: u64,
     last_key: i64,
+    /// Events of a multi-event frame (Bybit sends trades in batches) not yet returned.
+    pending: std::collections::VecDeque<(i64, FeedEvent)>,
+    scratch: Vec<crate::connectors::StreamEvent>,
 }
 
 impl WsReplay {
@@ -26,6 +32,8 @@ impl WsReplay {
             config,
             skipped: 0,
             last_key: 0,
+            pending: std::collections::VecDeque::new(),
+            scratch: Vec::new(),
         })
     }
 }
@@ -41,12 +49,53 @@ fn split_recv_ts(line: &str) -> (Option<i64>, &str) {
 impl ReplaySource for WsReplay {
     /// Keyed by receive time when recorded, else by event time (both in ns).
     fn next_keyed(&mut self) -> Result<Option<(i64, FeedEvent)>, FeedError> {
+        if let Some(e) = self.pending.pop_front() {
+            return Ok(Some(e));
+        }
         loop {
             let Some(line) = self.lines.next_line()? else { return Ok(None) };
             if line.trim().is_empty() {
                 continue;
             }
             let (recv_ts, frame) = split_recv_ts(line);
+            let venue = crate::connectors::frames::sniff(frame);
+            if venue != crate::connectors::ExchangeId::Binance {
+                self.scratch.clear();
+                let parsed = crate::connectors::frames::market_frame(venue, frame, &mut self.scratch);
+                if let Err(reason) = parsed {
+                    let err = FeedError::frame(format!("{venue} frame: {reason}"))
+                        .at(self.lines.path(), self.lines.line_no());
+                    handle_bad_line(err, self.config.skip_bad_lines, &mut self.skipped)?;
+                    continue;
+                }
+                for ev in std::mem::take(&mut self.scratch) {
+                    let fe = match ev {
+                        crate::connectors::StreamEvent::Trade(t) => FeedEvent::Trade(crate::market_data::Tick {
+                            symbol: self.symbols.resolve(&t.symbol)?,
+                            time_ms: t.time_ms,
+                            price: t.price,
+                            qty: t.quantity,
+                            trade_id: t.seq,
+                            buyer_maker: t.buyer_maker,
+                        }),
+                        crate::connectors::StreamEvent::Quote(q) => FeedEvent::Book(crate::market_data::BookTicker {
+                            symbol: self.symbols.resolve(&q.symbol)?,
+                            bid: q.bid,
+                            bid_qty: q.bid_qty,
+                            ask: q.ask,
+                            ask_qty: q.ask_qty,
+                        }),
+                        _ => continue,
+                    };
+                    let event_ns = fe.time_ms().map(|ms| ms.saturating_mul(1_000_000));
+                    self.last_key = recv_ts.or(event_ns).unwrap_or(self.last_key);
+                    self.pending.push_back((self.last_key, fe));
+                }
+                if let Some(e) = self.pending.pop_front() {
+                    return Ok(Some(e));
+                }
+                continue;
+            }
             match parse_frame(frame, &mut self.symbols) {
                 Ok(Some(event)) => {
                     let event_ns = event.time_ms().map(|ms| ms.saturating_mul(1_000_000));
