@@ -402,8 +402,36 @@ pub async fn kill(
     state.authorize(&headers)?;
     let reason = body.and_then(|b| b.0.reason).unwrap_or_else(|| "kill switch via the API".into());
     let r = reason.clone();
-    let canceled = state.ask(move |c| c.kill_switch(&r)).await?;
-    Ok(Json(json!({ "halted": true, "reason": reason, "orders_canceled": canceled })))
+    let tracked = state.ask(move |c| c.kill_switch(&r)).await?;
+    // Every connection with keys too: orders placed through this API or elsewhere.
+    let mut on_exchanges = 0usize;
+    let mut failures = Vec::new();
+    if let Some(conns) = state.connections.as_deref() {
+        for info in conns.list().into_iter().filter(|i| i.has_keys) {
+            let Ok(c) = conns.get(&info.id) else { continue };
+            match c.connector.open_orders(None).await {
+                Ok(open) => {
+                    for o in open {
+                        match c.connector.cancel_order(&o.symbol, &OrderRef::Exchange(o.order_id.clone())).await {
+                            Ok(_) => on_exchanges += 1,
+                            Err(ConnectorError::OrderNotFound { .. }) => {}
+                            Err(e) => failures.push(format!("{}: {}: {e}", info.id, o.order_id)),
+                        }
+                    }
+                }
+                Err(e) => failures.push(format!("{}: {e}", info.id)),
+            }
+        }
+    }
+    for f in &failures {
+        tracing::error!(failure = %f, "kill switch: an exchange order may still be open");
+    }
+    Ok(Json(json!({
+        "halted": true,
+        "reason": reason,
+        "orders_canceled": tracked + on_exchanges,
+        "failures": failures,
+    })))
 }
 
 /// Lift the kill switch.

@@ -180,6 +180,19 @@ impl Connections {
     }
 
     fn insert(&self, id: String, settings: ConnectorSettings, source: &str, created_ms: i64) -> ConnectorResult<()> {
+        let entry = self.build(id.clone(), settings, source, created_ms)?;
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, entry);
+        Ok(())
+    }
+
+    /// A connection with its connector, not yet registered (so a refused one changes nothing).
+    fn build(
+        &self,
+        id: String,
+        settings: ConnectorSettings,
+        source: &str,
+        created_ms: i64,
+    ) -> ConnectorResult<Arc<Connection>> {
         let info = ConnectionInfo {
             id: id.clone(),
             exchange: settings.exchange.as_str().to_string(),
@@ -191,9 +204,19 @@ impl Connections {
             created_ms,
         };
         let connector = self.registry.create(settings.exchange.as_str(), settings)?;
-        let entry = Arc::new(Connection { info, connector, rules: Mutex::new(None) });
-        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, entry);
-        Ok(())
+        Ok(Arc::new(Connection { info, connector, rules: Mutex::new(None) }))
+    }
+
+    /// True when the database holds a connection with this id (loaded or not: one whose
+    /// keys could not be opened is still there and must not be overwritten).
+    fn stored(&self, id: &str) -> Result<bool, ConnectionError> {
+        let Some(db) = &self.db else { return Ok(false) };
+        let rows = db
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .connections()
+            .map_err(|e| ConnectionError::Storage(e.to_string()))?;
+        Ok(rows.iter().any(|r| r.id == id))
     }
 
     /// Every connection, by id.
@@ -238,7 +261,9 @@ impl Connections {
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(ConnectionError::Invalid("id: 1-64 letters, digits, `-` or `_`".into()));
         }
-        if self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&id) {
+        if self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&id)
+            || self.stored(&id)?
+        {
             return Err(ConnectionError::Exists(id));
         }
         self.write(id, ex, req, now_ms)
@@ -303,14 +328,18 @@ impl Connections {
             sealed_keys: sealed,
             created_ms: now_ms,
         };
+        // Build the connector first: a refused connection leaves the stored one untouched.
+        let entry =
+            self.build(id.clone(), settings, "api", now_ms).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
         if let Some(db) = &self.db {
             db.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .save_connection(&row)
                 .map_err(|e| ConnectionError::Storage(e.to_string()))?;
         }
-        self.insert(id.clone(), settings, "api", now_ms).map_err(|e| ConnectionError::Invalid(e.to_string()))?;
-        Ok(self.get(&id)?.info.clone())
+        let info = entry.info.clone();
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, entry);
+        Ok(info)
     }
 
     /// Delete a connection created through the API.
@@ -318,6 +347,11 @@ impl Connections {
         let entry = self.get(id)?;
         if entry.info.id != id {
             return Err(ConnectionError::NotFound(id.to_string()));
+        }
+        if entry.info.source == "env" {
+            return Err(ConnectionError::Invalid(format!(
+                "`{id}` comes from the environment; unset its variables and restart to remove it"
+            )));
         }
         if let Some(db) = &self.db {
             db.lock()

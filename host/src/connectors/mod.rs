@@ -13,6 +13,7 @@
 //! | `frames.rs` | any venue's market-data frame, without a session (replay of recordings) |
 //! | `filters.rs` | rounding to tick/lot and the min-notional check before an order leaves |
 //! | `registry.rs` | creating connectors by name |
+//! | `latency.rs` | opt-in probe: frame received to signed order request (benchmark) |
 //! | `record.rs` | record mode: raw frames as `<recv_ts_ns> <frame>` lines |
 //! | `manager.rs` | the API's exchange connections (environment + stored, sealed keys) |
 //! | `binance/`, `gateio/`, `kucoin/`, `bybit/` | one venue each: endpoints, signing, parsing |
@@ -29,6 +30,7 @@ pub mod frames;
 pub mod gaps;
 pub mod gateio;
 pub mod kucoin;
+pub mod latency;
 pub mod manager;
 pub mod record;
 pub mod registry;

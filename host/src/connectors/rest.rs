@@ -212,6 +212,9 @@ impl RestClient {
     pub async fn send(&self, weight: u32, build: impl FnOnce(i64) -> Request) -> ConnectorResult<Response> {
         self.acquire(weight).await?;
         let req = build(self.now_ms());
+        if req.method == reqwest::Method::POST && req.path.contains("order") {
+            super::latency::order_signed();
+        }
         let mut url = format!("{}{}", self.base, req.path);
         if !req.query.is_empty() {
             url.push('?');

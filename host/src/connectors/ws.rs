@@ -170,6 +170,7 @@ async fn connect_and_read<P: WsProtocol>(
                     Ok(Some(Err(e))) => return Err(format!("read failed: {e}")),
                     Ok(Some(Ok(f))) => f,
                 };
+                super::latency::frame_received();
                 let text = match frame {
                     Message::Text(t) => t.to_string(),
                     Message::Binary(b) => match String::from_utf8(b.to_vec()) {

@@ -156,6 +156,7 @@ struct Inner {
     order_requests: usize,
     ws_connections: usize,
     log: Vec<String>,
+    order_instants: Vec<std::time::Instant>,
 }
 
 /// The state shared by a fake's REST handlers and WebSocket sessions.
@@ -209,6 +210,7 @@ impl FakeState {
                 order_requests: 0,
                 ws_connections: 0,
                 log: Vec::new(),
+                order_instants: Vec::new(),
             })),
             events,
             keys,
@@ -289,6 +291,11 @@ impl FakeState {
     /// Every request line so far.
     pub fn requests(&self) -> Vec<String> {
         self.lock().log.clone()
+    }
+
+    /// When each order-placement request reached the fake's handler (benchmarks).
+    pub fn order_instants(&self) -> Vec<std::time::Instant> {
+        self.lock().order_instants.clone()
     }
 
     /// Order-placement requests received (including refused ones).
@@ -392,6 +399,7 @@ impl FakeState {
         let now = self.now_ms();
         let (order, events) = {
             let mut g = self.lock();
+            g.order_instants.push(std::time::Instant::now());
             g.order_requests += 1;
             if !client_id.is_empty() && g.orders.iter().any(|o| o.client_id == client_id) {
                 return Err(FakeReject::DuplicateClientId);
