@@ -105,6 +105,10 @@ fn main() {
         std::thread::sleep(Duration::from_millis(3));
     }
     let mut host_side = tradehost::connectors::latency::take_samples();
+    let mut stages: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
+    for (name, d) in tradehost::connectors::latency::take_stages() {
+        stages.entry(name).or_default().push(d);
+    }
     let _ = stop_tx.send(());
     let _ = rt.block_on(host);
     let show = |name: &str, v: &mut Vec<Duration>| {
@@ -116,6 +120,9 @@ fn main() {
             p99.as_secs_f64() * 1e6
         );
     };
+    for (name, v) in stages.iter_mut() {
+        show(&format!("  stage {name}"), v);
+    }
     show("host (frame received -> signed request)", &mut host_side);
     show("wire (trade pushed at the fake -> order at the fake)", &mut wire);
 }

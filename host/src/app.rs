@@ -192,7 +192,7 @@ pub async fn run(
         let core_tx = tx.clone();
         live_tasks.push(tokio::spawn(async move {
             while let Some(ev) = ev_rx.recv().await {
-                if !send_input(&core_tx, Input::Live(ev)).await {
+                if !send_input(&core_tx, Input::Live(Box::new(ev))).await {
                     return;
                 }
             }
@@ -410,6 +410,7 @@ async fn live_market_data(
         };
         let fe = match event {
             StreamEvent::Trade(t) => {
+                crate::connectors::latency::stage("1 trade decoded, to the core");
                 let Ok(symbol) = cache.resolve(&t.symbol) else { continue };
                 last_trade_ms = last_trade_ms.max(t.time_ms);
                 FeedEvent::Trade(Tick {

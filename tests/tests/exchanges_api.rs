@@ -520,7 +520,8 @@ async fn orders_are_rounded_checked_placed_and_canceled() {
     assert_eq!(body["status"], "FILLED", "{body}");
     let fill = s.fills(Some("BTCUSDT")).into_iter().find(|f| f.client_id == "take-1").unwrap();
     let trades = host.json("/api/v1/exchanges/trades/binance/BTCUSDT").await.unwrap();
-    let t = trades.as_array().unwrap().iter().find(|t| t["trade_id"] == fill.trade_id.to_string());
+    let t =
+        trades.as_array().unwrap().iter().find(|t| t["trade_id"].as_str() == Some(fill.trade_id.to_string().as_str()));
     let t = t.unwrap_or_else(|| panic!("fill {} not in {trades}", fill.trade_id));
     assert_eq!(t["order_id"], fill.order_id.to_string(), "{t}");
     assert_eq!((num(&t["price"]), num(&t["quantity"]), num(&t["fee"])), (fill.price, fill.qty, fill.fee), "{t}");

@@ -9,6 +9,22 @@ use std::time::{Duration, Instant};
 static ON: AtomicBool = AtomicBool::new(false);
 static LAST_FRAME: Mutex<Option<Instant>> = Mutex::new(None);
 static SAMPLES: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+static STAGES: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
+
+/// An intermediate point on the way from the frame to the order (time since the frame).
+pub fn stage(name: &'static str) {
+    if ON.load(Ordering::Relaxed) {
+        let at = *LAST_FRAME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = at {
+            STAGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((name, at.elapsed()));
+        }
+    }
+}
+
+/// The intermediate points so far (and clear them).
+pub fn take_stages() -> Vec<(&'static str, Duration)> {
+    std::mem::take(&mut *STAGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
 
 /// Start collecting samples.
 pub fn enable() {

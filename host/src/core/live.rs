@@ -131,6 +131,7 @@ impl Core {
             .open
             .insert(order.id, LiveOrder { order: order.clone(), venue, client_id: client_id.clone(), held_stop });
         if !held_stop {
+            crate::connectors::latency::stage("2 strategy decided, order checked");
             self.queue_send(order.id);
         }
         self.record_order_result(order, Vec::new(), depth);
@@ -224,6 +225,9 @@ impl Core {
 
     /// Hand queued commands to the routers (called after each flush).
     pub(super) fn send_outbox(&mut self) {
+        if !self.live.outbox.is_empty() {
+            crate::connectors::latency::stage("3 journaled (SQLite commit)");
+        }
         for (venue, cmd) in std::mem::take(&mut self.live.outbox) {
             let refused = match self.live.routes.get(&venue) {
                 Some(tx) => tx.send(cmd).err().map(|e| e.0),

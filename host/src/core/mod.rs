@@ -38,7 +38,7 @@ pub enum Input {
     /// An API request.
     Query(Query),
     /// What a live venue's router reported.
-    Live(crate::execution::live::LiveEvent),
+    Live(Box<crate::execution::live::LiveEvent>),
     /// The feed has no more events.
     FeedEnded,
     /// Stop: flush and return.
@@ -241,7 +241,7 @@ impl Core {
                 }
                 Input::Watch(w) => self.apply_watch(w),
                 Input::Query(q) => q(&mut self),
-                Input::Live(ev) => self.on_live(ev),
+                Input::Live(ev) => self.on_live(*ev),
                 Input::FeedEnded => {
                     self.stats.feed_ended = true;
                     tracing::info!(

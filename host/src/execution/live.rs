@@ -261,7 +261,10 @@ impl Router {
                 }
             }
             c @ LiveCommand::Place { .. } if !self.ready => self.queue.push_back(c),
-            LiveCommand::Place { order_id, request } => self.place(order_id, request).await,
+            LiveCommand::Place { order_id, request } => {
+                crate::connectors::latency::stage("4 router has the order");
+                self.place(order_id, request).await
+            }
             LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, &symbol, &client_id).await,
         }
     }
