@@ -19,6 +19,7 @@ impl Core {
         if !self.active.contains(&t.symbol) {
             return;
         }
+        crate::connectors::latency::stage("1b core has the trade");
         self.advance(t.time_ms);
         let idx = t.symbol.0 as usize;
         if idx >= self.last_prices.len() {
@@ -39,6 +40,7 @@ impl Core {
         for c in closed {
             self.on_candle(c);
         }
+        crate::connectors::latency::stage("1c market state updated (aggregator, paper venue, mirror)");
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
             if inst.subscriptions.ticks && inst.is_running() && inst.trades(t.symbol) {

@@ -133,8 +133,30 @@ impl Core {
         if !held_stop {
             crate::connectors::latency::stage("2 strategy decided, order checked");
             self.queue_send(order.id);
+            if let Err(reason) = self.journal_order(&order) {
+                self.live.outbox.retain(|(_, c)| !matches!(c, LiveCommand::Place { order_id, .. } if *order_id == order.id));
+                self.live.open.remove(&order.id);
+                order.status = OrderStatus::Rejected;
+                order.reason = Some(reason);
+                self.record_order_result(order, Vec::new(), depth);
+                return;
+            }
+            // Written: it may leave now, without waiting for the rest of this event's batch.
+            self.send_outbox();
         }
         self.record_order_result(order, Vec::new(), depth);
+    }
+
+    /// Write one order row in its own transaction (the rest of the batch follows at the
+    /// end of the event): an order reaches an exchange only once it is on disk.
+    fn journal_order(&mut self, order: &Order) -> Result<(), String> {
+        let mut one = crate::store::Batch::default();
+        one.orders.push(order.clone());
+        let table = self.symbols.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.store.write(&one, &table).map_err(|e| {
+            tracing::error!(order_id = order.id, error = %e, "cannot journal an exchange order; not sending it");
+            format!("not sent: the order could not be written to the database ({e})")
+        })
     }
 
     fn prepare_live(&self, order: &mut Order, venue: ExchangeId, name: &str) -> Result<(), String> {
@@ -219,8 +241,10 @@ impl Core {
                 lo.held_stop = false;
                 tracing::info!(order_id = id, venue = %lo.venue, %price, "stop reached: sending it as a market order");
             }
+            // The stop's row was written when it was placed.
             self.queue_send(id);
         }
+        self.send_outbox();
     }
 
     /// Hand queued commands to the routers (called after each flush).
