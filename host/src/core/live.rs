@@ -134,7 +134,9 @@ impl Core {
             crate::connectors::latency::stage("2 strategy decided, order checked");
             self.queue_send(order.id);
             if let Err(reason) = self.journal_order(&order) {
-                self.live.outbox.retain(|(_, c)| !matches!(c, LiveCommand::Place { order_id, .. } if *order_id == order.id));
+                self.live
+                    .outbox
+                    .retain(|(_, c)| !matches!(c, LiveCommand::Place { order_id, .. } if *order_id == order.id));
                 self.live.open.remove(&order.id);
                 order.status = OrderStatus::Rejected;
                 order.reason = Some(reason);
