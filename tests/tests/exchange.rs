@@ -98,6 +98,29 @@ async fn trading_api_end_to_end() {
     assert_eq!(host.json("/api/wallets/alice_BTC").await.unwrap()["currency"], "BTC");
     let trades = host.json("/api/trades?user_id=alice").await.unwrap();
     assert_eq!(trades.as_array().unwrap().len(), bought["trades"].as_array().unwrap().len());
+
+    // Closed orders are listed on request: the canceled limit and the filled market order.
+    let ids = |v: Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["id"].as_str().unwrap().to_string(), o["status"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let bought_id = bought["id"].as_str().unwrap().to_string();
+    assert!(ids(host.json("/api/orders?user_id=alice").await.unwrap()).is_empty(), "no open order left");
+    let all = ids(host.json("/api/orders?user_id=alice&status=all").await.unwrap());
+    assert_eq!(all, [(bought_id.clone(), "FILLED".to_string()), (id.clone(), "CANCELED".to_string())], "newest first");
+    assert_eq!(
+        ids(host.json("/api/orders?user_id=alice&status=filled").await.unwrap()),
+        [(bought_id, "FILLED".into())]
+    );
+    assert_eq!(
+        ids(host.json("/api/orders?user_id=alice&status=canceled").await.unwrap()),
+        [(id.clone(), "CANCELED".into())]
+    );
+    let (s, v) = host.get("/api/orders?status=bogus").await.unwrap();
+    assert_eq!(s, 400, "{v}");
     let portfolio = host.json("/api/portfolio?user_id=alice").await.unwrap();
     assert!(dec(&portfolio["total_value_usd"]) > Decimal::from(99_000), "{portfolio}");
     assert!(portfolio["allocations"]["BTC"].is_number() || portfolio["allocations"]["BTC"].is_string(), "{portfolio}");

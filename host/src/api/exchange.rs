@@ -92,7 +92,8 @@ pub async fn create_order(State(s): State<AppState>, headers: HeaderMap, bytes: 
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// `GET /api/orders?user_id&pair_symbol&status&limit`: open orders.
+/// `GET /api/orders?user_id&pair_symbol&status&limit`: open orders, or with
+/// `status=all|closed|filled|canceled|expired|rejected` the closed ones too.
 #[utoipa::path(get, path = "/api/orders", responses((status = 200)))]
 pub async fn orders(State(s): State<AppState>, Query(q): Params) -> Result<Json<Vec<Value>>, ApiError> {
     let n = limit(&q, 50)?;

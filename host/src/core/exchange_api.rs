@@ -352,7 +352,9 @@ impl Core {
         Ok(self.order_json(&self.api_order_view(raw_id)?))
     }
 
-    /// `GET /api/orders?user_id&pair_symbol&status&limit` (open orders, newest first).
+    /// `GET /api/orders?user_id&pair_symbol&status&limit`, newest first: open orders by
+    /// default; `status=all|closed|filled|canceled|expired|...` includes the closed ones
+    /// the engine keeps (the last 10,000).
     pub fn api_orders(
         &self,
         user: Option<&str>,
@@ -367,11 +369,33 @@ impl Core {
             None => None,
         };
         let pair = pair.map(|p| self.resolve_pair(p)).transpose()?;
-        let mut v: Vec<OrderView> =
-            self.exchange.engine.open_orders(account, pair).into_iter().filter(|o| o.account.0 >= 2).collect();
-        if let Some(st) = status {
-            let st = st.to_ascii_lowercase();
-            v.retain(|o| st == "open" || status_name(o.status) == st);
+        let st = status.map(str::to_ascii_lowercase).unwrap_or_else(|| "open".into());
+        let known = [
+            "open",
+            "all",
+            "closed",
+            "new",
+            "partially_filled",
+            "filled",
+            "canceled",
+            "expired",
+            "rejected",
+            "expired_in_match",
+        ];
+        if !known.contains(&st.as_str()) {
+            return Err(bad(format!("status `{st}`: use one of {}", known.join(", "))));
+        }
+        let engine = &self.exchange.engine;
+        let mut v: Vec<OrderView> = Vec::new();
+        if st != "closed" {
+            v.extend(engine.open_orders(account, pair));
+        }
+        if st != "open" {
+            v.extend(engine.closed_orders(account, pair));
+        }
+        v.retain(|o| o.account.0 >= 2);
+        if !["open", "all", "closed"].contains(&st.as_str()) {
+            v.retain(|o| status_name(o.status).eq_ignore_ascii_case(&st));
         }
         v.sort_by_key(|o| std::cmp::Reverse(o.id));
         Ok(v.iter().take(limit).map(|o| self.order_json(o)).collect())

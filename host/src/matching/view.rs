@@ -178,6 +178,16 @@ impl Engine {
             .collect()
     }
 
+    /// Closed orders still kept (the last `closed_orders_kept`), optionally of one account
+    /// and/or pair, oldest first.
+    pub fn closed_orders(&self, account: Option<AccountId>, pair: Option<PairId>) -> Vec<OrderView> {
+        self.closed
+            .iter()
+            .filter(|s| account.is_none_or(|a| s.account == a) && pair.is_none_or(|p| s.pair == p.0))
+            .map(|s| self.order_view(s))
+            .collect()
+    }
+
     /// The id the next placed order will get.
     pub fn next_order_id(&self) -> OrderId {
         OrderId(self.next_order)
