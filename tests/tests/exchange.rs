@@ -272,6 +272,22 @@ async fn trading_api_end_to_end() {
     assert_eq!((again["status"].as_str(), again["time_in_force"].as_str()), (Some("NEW"), Some("DAY")), "{again}");
     let alerts = host.json("/api/price-alerts?user_id=alice").await.unwrap();
     assert_eq!((alerts[0]["id"].as_str(), &alerts[0]["is_active"]), (alert["id"].as_str(), &json!(false)), "{alerts}");
+    // The bot is back, running, with its parameters; the next one gets a new id.
+    let bots = host.json("/api/trading-bots?user_id=alice").await.unwrap();
+    assert_eq!(bots.as_array().unwrap().len(), 1, "{bots}");
+    assert_eq!((bots[0]["id"].as_str(), bots[0]["status"].as_str()), (bot["id"].as_str(), Some("running")), "{bots}");
+    assert_eq!(bots[0]["parameters"], bot["parameters"]);
+    let plugins = host.json("/plugins").await.unwrap();
+    assert!(plugins.as_array().unwrap().iter().any(|p| p["id"] == bot["id"] && p["state"] == "running"), "{plugins}");
+    let (s, second) = post(
+        &host,
+        "/api/trading-bots",
+        json!({"user_id": "alice", "name": "second", "strategy": "sma-ema",
+        "pair_symbol": "ETH/USDT", "parameters": {"sma_period": 4, "ema_period": 2, "qty.ETHUSDT": "0.01"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{second}");
+    assert_ne!(second["id"], bot["id"]);
 }
 
 /// With book tickers in the feed, the house quotes the market's own best bid and ask.

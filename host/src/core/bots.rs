@@ -4,11 +4,11 @@
 use super::Core;
 use super::exchange_api::ExchangeError;
 use crate::config::PluginsConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// Body of `POST /api/trading-bots` (the seed's fields).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBot {
     /// Owner.
@@ -30,6 +30,8 @@ pub struct Bot {
     id: String,
     request: NewBot,
     created_ms: i64,
+    /// Its instance's configuration (kept across edits of plugins.toml).
+    pub(super) config: crate::config::StrategyConfig,
 }
 
 fn toml_value(v: &Value) -> Result<String, ExchangeError> {
@@ -42,8 +44,45 @@ fn toml_value(v: &Value) -> Result<String, ExchangeError> {
 }
 
 impl Core {
-    /// `POST /api/trading-bots`: validate, load the module, start the instance.
+    /// `POST /api/trading-bots`: validate, load the module, start the instance, and
+    /// record the bot so a restart starts it again.
     pub fn api_create_bot(&mut self, req: NewBot) -> Result<Value, ExchangeError> {
+        let n = self.bots.iter().filter_map(|b| b.id.strip_prefix("bot_")?.parse::<u64>().ok()).max().unwrap_or(0);
+        let id = format!("bot_{}", n + 1);
+        let created_ms = self.now_ms;
+        let v = self.start_bot(id.clone(), req.clone(), created_ms)?;
+        let json = serde_json::to_string(&req).map_err(|e| ExchangeError::Bad(e.to_string()))?;
+        if let Err(e) = self.store.save_bot(&id, &json, created_ms) {
+            tracing::error!(bot = %id, error = %e, "the bot runs but could not be saved: it will not restart");
+        }
+        Ok(v)
+    }
+
+    /// Start the bots saved by a previous run (their snapshots and accounts are restored).
+    pub(super) fn restore_bots(&mut self) {
+        let rows = match self.store.bots() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "saved trading bots cannot be read");
+                return;
+            }
+        };
+        for (id, json, created_ms) in rows {
+            let req: NewBot = match serde_json::from_str(&json) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(bot = %id, error = %e, "saved trading bot is unreadable; not started");
+                    continue;
+                }
+            };
+            match self.start_bot(id.clone(), req, created_ms) {
+                Ok(_) => tracing::info!(bot = %id, "trading bot restarted"),
+                Err(e) => tracing::error!(bot = %id, error = ?e, "saved trading bot did not start"),
+            }
+        }
+    }
+
+    fn start_bot(&mut self, id: String, req: NewBot, created_ms: i64) -> Result<Value, ExchangeError> {
         let bad = |m: String| ExchangeError::Bad(m);
         if req.user_id.trim().is_empty() || req.name.trim().is_empty() {
             return Err(bad("user_id and name must not be empty".into()));
@@ -61,7 +100,6 @@ impl Core {
             return Err(bad(format!("unknown strategy `{}`; available: {}", req.strategy, names.join(", "))));
         }
         let info = self.add_symbol(&req.pair_symbol).map_err(bad)?;
-        let id = format!("bot_{}", self.bots.len() + 1);
         let mut text = format!(
             "version = 1\n[host]\nplugin_dir = {:?}\n[[strategy]]\nid = {id:?}\nmodule = {file:?}\nsymbols = [{:?}]\n[strategy.params]\n",
             dir.display().to_string(),
@@ -75,6 +113,7 @@ impl Core {
         }
         let parsed =
             PluginsConfig::parse(&text, &dir.join("trading-bots.toml"), &|_| None).map_err(|e| bad(e.to_string()))?;
+        let bot_config = parsed.strategies.first().cloned().ok_or_else(|| bad("no strategy in the bot".into()))?;
         let mut config = self.config.clone();
         config.strategies.extend(parsed.strategies);
         let modules = crate::plugins::PluginHost::load_modules(
@@ -84,7 +123,7 @@ impl Core {
                 strategies: config.strategies.iter().filter(|s| s.id == id).cloned().collect(),
             },
         );
-        let snapshots = std::collections::HashMap::new();
+        let snapshots = self.store.snapshots().unwrap_or_default();
         let mut table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
         self.plugins.apply_config(&config, &modules, &mut table, &snapshots);
         let started = self
@@ -96,8 +135,9 @@ impl Core {
         match started {
             Some((true, _)) => {
                 self.config = config;
-                self.open_accounts(std::collections::HashMap::new());
-                self.bots.push(Bot { id: id.clone(), request: req, created_ms: self.now_ms });
+                let saved = std::mem::take(&mut self.saved_accounts);
+                self.open_accounts(saved);
+                self.bots.push(Bot { id: id.clone(), request: req, created_ms, config: bot_config });
                 tracing::info!(bot = %id, "trading bot started");
                 Ok(self.bot_json(self.bots.len() - 1))
             }

@@ -119,6 +119,8 @@ pub struct Core {
     live: live::LiveState,
     /// State of the per-session risk limits.
     session: limits::SessionRisk,
+    /// Saved accounts not claimed by a configured strategy yet (bots restarting).
+    saved_accounts: HashMap<String, Account>,
 }
 
 impl Core {
@@ -173,6 +175,7 @@ impl Core {
             bots: Vec::new(),
             live: live::LiveState::default(),
             session: limits::SessionRisk::default(),
+            saved_accounts: HashMap::new(),
         };
         let prefix = if core.settings.backtest { "thbacktest".to_string() } else { core.store.client_id_prefix()? };
         core.init_live(prefix);
@@ -187,6 +190,7 @@ impl Core {
         core.exchange.replay(journal);
         core.refresh_infos();
         core.open_accounts(saved_accounts);
+        core.restore_bots();
         for o in open_orders {
             match core.instance_exchange(&o.instance) {
                 Some(Ok(venue)) => core.restore_live_order(o, venue),
@@ -212,6 +216,8 @@ impl Core {
             acc.taker_fee = s.account.taker_fee;
             self.venue.open_account(&s.id, acc);
         }
+        // Accounts of instances not (yet) configured: bots started later claim theirs.
+        self.saved_accounts.extend(saved);
     }
 
     fn refresh_infos(&mut self) {
@@ -294,7 +300,9 @@ impl Core {
             WatchEvent::Module(path, r) => self.plugins.apply_module(&path, r),
             WatchEvent::Config(r) => match *r {
                 Err(e) => vec![format!("plugins.toml not applied, running configuration stays: {e}")],
-                Ok((cfg, modules)) => {
+                Ok((mut cfg, modules)) => {
+                    // Bots are not in the file: they stay.
+                    cfg.strategies.extend(self.bots.iter().map(|b| b.config.clone()));
                     let snapshots = self.store.snapshots().unwrap_or_default();
                     let mut table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
                     let lines = self.plugins.apply_config(&cfg, &modules, &mut table, &snapshots);

@@ -308,6 +308,19 @@ impl Store {
         Ok(self.conn.execute("DELETE FROM exchange_connections WHERE id = ?1", [id])? > 0)
     }
 
+    /// Trading bots created through the API: (id, request JSON, created ms), oldest first.
+    pub fn bots(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, request, created_ms FROM bots ORDER BY created_ms, id")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Record a trading bot (outside the batch: it must survive even if nothing else changes).
+    pub fn save_bot(&self, id: &str, request: &str, created_ms: i64) -> Result<(), StoreError> {
+        self.conn.execute("INSERT OR REPLACE INTO bots VALUES (?1, ?2, ?3)", params![id, request, created_ms])?;
+        Ok(())
+    }
+
     /// Highest order id used so far.
     pub fn max_order_id(&self) -> Result<u64, StoreError> {
         let v: Option<i64> = self.conn.query_row("SELECT MAX(id) FROM orders", [], |r| r.get(0))?;
