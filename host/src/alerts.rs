@@ -19,7 +19,7 @@ pub enum AlertType {
 }
 
 /// A stored alert.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct Alert {
     /// `alert_<n>`.
     pub id: String,
@@ -74,7 +74,7 @@ pub fn asset_of(cryptocurrency_id: &str) -> Option<String> {
 }
 
 /// All alerts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct Alerts {
     list: Vec<Alert>,
     next_id: u64,

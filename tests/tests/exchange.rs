@@ -288,6 +288,26 @@ async fn trading_api_end_to_end() {
     .await;
     assert_eq!(s, 201, "{second}");
     assert_ne!(second["id"], bot["id"]);
+
+    // A graceful stop snapshots the exchange and compacts its journal; the next start
+    // restores the snapshot (plus anything journaled after it) to the same state.
+    let wallets_before = host.json("/api/wallets?user_id=alice").await.unwrap();
+    let dave_before = host.json("/api/wallets?user_id=dave").await.unwrap();
+    let orders_before = host.json("/api/orders?status=all&limit=1000").await.unwrap();
+    host.stop().unwrap();
+    {
+        let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+        let snapshots: i64 = db.query_row("SELECT COUNT(*) FROM exchange_snapshots", [], |r| r.get(0)).unwrap();
+        let journal: i64 = db.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0)).unwrap();
+        assert_eq!(snapshots, 1);
+        assert!(journal <= 1, "the journal is compacted to the entry the snapshot covers: {journal}");
+    }
+    let host = Host::restart(dir.path(), &args(), &env).unwrap();
+    assert_eq!(host.json("/api/wallets?user_id=alice").await.unwrap(), wallets_before);
+    assert_eq!(host.json("/api/wallets?user_id=dave").await.unwrap(), dave_before);
+    let orders_after = host.json("/api/orders?status=all&limit=1000").await.unwrap();
+    assert_eq!(orders_after, orders_before);
+    assert!(std::fs::read_to_string(&host.log).unwrap().contains("exchange restored from its snapshot"));
 }
 
 /// With book tickers in the feed, the house quotes the market's own best bid and ask.

@@ -121,7 +121,12 @@ pub struct Core {
     session: limits::SessionRisk,
     /// Saved accounts not claimed by a configured strategy yet (bots restarting).
     saved_accounts: HashMap<String, Account>,
+    /// Exchange journal entries written since the last snapshot.
+    journal_since_snapshot: usize,
 }
+
+/// Snapshot the paper exchange (and compact its journal) every this many journal entries.
+const SNAPSHOT_EVERY: usize = 50_000;
 
 impl Core {
     /// Build the core: restore accounts, orders and snapshots from the store, start the
@@ -176,6 +181,7 @@ impl Core {
             live: live::LiveState::default(),
             session: limits::SessionRisk::default(),
             saved_accounts: HashMap::new(),
+            journal_since_snapshot: 0,
         };
         let prefix = if core.settings.backtest { "thbacktest".to_string() } else { core.store.client_id_prefix()? };
         core.init_live(prefix);
@@ -183,10 +189,21 @@ impl Core {
             tracing::warn!(%reason, "the kill switch was on when the host stopped: trading stays halted until resumed");
             core.live.halted = Some(reason);
         }
-        let journal: Vec<exchange::JournalEntry> = core.store.journal()?;
+        let mut covered = i64::MIN;
+        if let Some((seq, bytes)) = core.store.exchange_snapshot()? {
+            core.exchange.restore(&bytes).map_err(|reason| StoreError::Corrupt {
+                table: "exchange_snapshots",
+                column: "state",
+                value: reason,
+            })?;
+            tracing::info!(journal_seq = seq, bytes = bytes.len(), "exchange restored from its snapshot");
+            covered = seq;
+        }
+        let journal: Vec<exchange::JournalEntry> = core.store.journal_after(covered)?;
         if !journal.is_empty() {
             tracing::info!(entries = journal.len(), "replaying the exchange journal");
         }
+        core.journal_since_snapshot = journal.len();
         core.exchange.replay(journal);
         core.refresh_infos();
         core.open_accounts(saved_accounts);
@@ -362,6 +379,7 @@ impl Core {
     /// Write what the last batch of events changed.
     pub fn flush(&mut self) {
         self.batch.journal.extend(self.exchange.take_journal());
+        self.journal_since_snapshot += self.batch.journal.len();
         for id in std::mem::take(&mut self.dirty_accounts) {
             if let Some(acc) = self.venue.account(&id) {
                 self.batch.accounts.push((id, acc.clone()));
@@ -375,6 +393,38 @@ impl Core {
         let table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
         if let Err(e) = self.store.write(&batch, &table) {
             tracing::error!(error = %e, "could not persist a batch of events");
+            return;
+        }
+        if self.journal_since_snapshot >= SNAPSHOT_EVERY {
+            self.snapshot_exchange();
+        }
+    }
+
+    /// Snapshot the paper exchange and compact its journal.
+    pub fn snapshot_exchange(&mut self) {
+        if self.settings.backtest {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let bytes = match self.exchange.snapshot() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "exchange snapshot failed; the journal keeps growing");
+                return;
+            }
+        };
+        match self.store.save_exchange_snapshot(&bytes) {
+            Ok(seq) => {
+                tracing::info!(
+                    journal_seq = seq,
+                    bytes = bytes.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    entries = self.journal_since_snapshot,
+                    "exchange snapshot saved; journal compacted"
+                );
+                self.journal_since_snapshot = 0;
+            }
+            Err(e) => tracing::error!(error = %e, "exchange snapshot not saved; the journal keeps growing"),
         }
     }
 
@@ -384,6 +434,9 @@ impl Core {
             self.save_snapshot(i);
         }
         self.flush();
+        if self.journal_since_snapshot > 0 {
+            self.snapshot_exchange();
+        }
         tracing::info!("core loop stopped; state flushed");
     }
 }

@@ -44,7 +44,7 @@ pub struct BookTicker {
 const QUOTES: &[&str] = &["USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB"];
 
 /// Name, base and quote of one symbol.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SymbolInfo {
     /// Exchange name, upper case, e.g. `BTCUSDT`.
     pub name: String,

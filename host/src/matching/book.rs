@@ -11,7 +11,7 @@ use super::slab::{NIL, Slab};
 use super::types::Side;
 
 /// One price level.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Level {
     pub price: i64,
     /// First order in time priority.
@@ -26,7 +26,7 @@ pub(crate) struct Level {
 }
 
 /// A pair's book.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OrderBook {
     bids: Vec<(i64, u32)>,
     asks: Vec<(i64, u32)>,

@@ -44,7 +44,7 @@ impl Default for EngineConfig {
 }
 
 /// One pair's state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PairState {
     pub pair: Pair,
     pub info: SymbolInfo,
@@ -56,7 +56,7 @@ pub(crate) struct PairState {
 }
 
 /// The paper exchange. See the module docs for the rules it follows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     pub(crate) cfg: EngineConfig,
     pub(crate) fees: Fees,

@@ -9,14 +9,14 @@ use super::types::OrderId;
 const PAGE_BITS: u32 = 12;
 const PAGE_LEN: usize = 1 << PAGE_BITS;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Page {
     slots: Box<[u32]>,
     live: u32,
 }
 
 /// Open order ids and their slots.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct IdMap {
     pages: Vec<Option<Page>>,
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 const MAX_NOTIONAL: i64 = 1_000_000_000_000_000;
 
 /// A validated pair's numbers (Copy: the matcher takes it by value).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pair {
     /// Its id.
     pub id: PairId,

@@ -12,7 +12,7 @@ pub(crate) const NIL: u32 = u32::MAX;
 /// A fast, deterministic hasher for integer ids (multiply-rotate, as in rustc's FxHash).
 /// Ids are engine-assigned counters, never attacker-chosen, so no DoS resistance is needed,
 /// and a fixed hasher keeps every map's behaviour identical across runs.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct IdHasher(u64);
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -38,7 +38,7 @@ impl Hasher for IdHasher {
 pub(crate) type IdBuild = BuildHasherDefault<IdHasher>;
 
 /// Where an open order is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Location {
     /// Matching now, not on the book.
     Taking,
@@ -49,7 +49,7 @@ pub(crate) enum Location {
 }
 
 /// Trailing-stop state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Trail {
     /// Delta in basis points.
     pub delta_bps: u32,
@@ -62,7 +62,7 @@ pub(crate) struct Trail {
 }
 
 /// An open order, integers only.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Slot {
     pub id: OrderId,
     pub account: AccountId,
@@ -119,7 +119,7 @@ impl Slot {
 }
 
 /// The slab with its id index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Slab {
     slots: Vec<Slot>,
     free: Vec<u32>,

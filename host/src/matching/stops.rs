@@ -17,7 +17,7 @@ use super::slab::{Location, Slab, Slot, Trail};
 use super::types::{OrderId, OrderType, Side};
 
 /// Which way the price must move to fire a stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Dir {
     /// Fires when last >= stop.
     Up,
@@ -75,7 +75,7 @@ pub(crate) fn observe(trail: &mut Trail, side: Side, price: i64) -> bool {
 }
 
 /// A pair's waiting orders.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Stops {
     /// Fire when last >= stop, sorted by (stop, id).
     up: Vec<(i64, OrderId, u32)>,

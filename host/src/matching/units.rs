@@ -38,7 +38,7 @@ pub(crate) enum StepError {
 }
 
 /// A positive decimal step (tick size, lot size) as `mantissa * 10^-scale`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Step {
     /// Normalised mantissa (no trailing zeros unless scale is 0).
     pub mantissa: i64,

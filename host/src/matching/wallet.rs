@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One asset of one account, wallet units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Balance {
     /// Everything held.
     pub total: i128,
@@ -21,7 +21,7 @@ pub(crate) struct Balance {
 }
 
 /// All accounts' wallets.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Wallets {
     assets: Vec<String>,
     asset_index: HashMap<String, u32>,
@@ -199,14 +199,14 @@ impl Default for FeeConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Rate {
     mantissa: i128,
     divisor: i128,
 }
 
 /// Validated fee schedule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Fees {
     maker: Rate,
     taker: Rate,

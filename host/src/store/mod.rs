@@ -225,8 +225,13 @@ impl Store {
     /// Every journaled matching-engine command, in order (the recovery path: replaying
     /// them from an empty engine rebuilds its state).
     pub fn journal<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, StoreError> {
-        let mut st = self.conn.prepare("SELECT command FROM journal ORDER BY seq")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        self.journal_after(i64::MIN)
+    }
+
+    /// Journaled commands after `seq` (the one a snapshot covers), in order.
+    pub fn journal_after<T: serde::de::DeserializeOwned>(&self, seq: i64) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare("SELECT command FROM journal WHERE seq > ?1 ORDER BY seq")?;
+        let rows = st.query_map([seq], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for row in rows {
             let text = row?;
@@ -238,6 +243,29 @@ impl Store {
             out.push(cmd);
         }
         Ok(out)
+    }
+
+    /// The latest exchange snapshot: (the journal sequence it covers, its bytes).
+    pub fn exchange_snapshot(&self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT journal_seq, state FROM exchange_snapshots ORDER BY journal_seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// Save a snapshot covering every journaled command so far, then compact: commands it
+    /// covers and older snapshots are deleted, in the same transaction. The last covered
+    /// command is kept so sequence numbers keep growing. Returns the sequence covered.
+    pub fn save_exchange_snapshot(&mut self, state: &[u8]) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| r.get(0))?;
+        tx.execute("INSERT OR REPLACE INTO exchange_snapshots VALUES (?1, ?2)", params![seq, state])?;
+        tx.execute("DELETE FROM journal WHERE seq < ?1", [seq])?;
+        tx.execute("DELETE FROM exchange_snapshots WHERE journal_seq < ?1", [seq])?;
+        tx.commit()?;
+        Ok(seq)
     }
 
     /// The event time a previous run processed up to.
