@@ -45,49 +45,61 @@ pub fn market_frame(exchange: ExchangeId, text: &str, out: &mut Vec<StreamEvent>
 }
 
 fn gate(text: &str, out: &mut Vec<StreamEvent>) -> Result<(), String> {
-    use super::gateio::parse;
     let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let channel = v.get("channel").and_then(Value::as_str).unwrap_or("");
     if v.get("event").and_then(Value::as_str) != Some("update") {
         return Ok(());
     }
+    let channel = v.get("channel").and_then(Value::as_str).unwrap_or("");
     let results: Vec<&Value> = match v.get("result") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(other) => vec![other],
         None => Vec::new(),
     };
     for r in results {
-        out.push(match channel {
-            "spot.trades" => StreamEvent::Trade(parse::spot_trade(r)?),
-            "futures.trades" => StreamEvent::Trade(parse::futures_trade(r)?),
-            "spot.candlesticks" | "futures.candlesticks" => StreamEvent::Kline(parse::ws_candle(r)?),
-            "spot.book_ticker" | "futures.book_ticker" => StreamEvent::Quote(parse::book_ticker(r)?),
-            _ => continue,
-        });
+        gate_market(channel, r, out)?;
     }
     Ok(())
 }
 
+/// One result of a Gate.io market-data channel; false when the channel is not one.
+pub(crate) fn gate_market(channel: &str, r: &Value, out: &mut Vec<StreamEvent>) -> Result<bool, String> {
+    use super::gateio::parse;
+    out.push(match channel {
+        "spot.trades" => StreamEvent::Trade(parse::spot_trade(r)?),
+        "futures.trades" => StreamEvent::Trade(parse::futures_trade(r)?),
+        "spot.candlesticks" | "futures.candlesticks" => StreamEvent::Kline(parse::ws_candle(r)?),
+        "spot.book_ticker" | "futures.book_ticker" => StreamEvent::Quote(parse::book_ticker(r)?),
+        _ => return Ok(false),
+    });
+    Ok(true)
+}
+
 fn kucoin(text: &str, out: &mut Vec<StreamEvent>) -> Result<(), String> {
-    use super::kucoin::parse;
     let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     if v.get("type").and_then(Value::as_str) != Some("message") {
         return Ok(());
     }
     let topic = v.get("topic").and_then(Value::as_str).unwrap_or("");
     let data = v.get("data").cloned().unwrap_or_default();
+    kucoin_market(topic, &data, out)?;
+    Ok(())
+}
+
+/// The data of a KuCoin market-data topic; false when the topic is not one.
+pub(crate) fn kucoin_market(topic: &str, data: &Value, out: &mut Vec<StreamEvent>) -> Result<bool, String> {
+    use super::kucoin::parse;
     let (kind, arg) = topic.split_once(':').unwrap_or((topic, ""));
     match kind {
-        "/market/match" => out.push(StreamEvent::Trade(parse::trade(&data, &parse::host_symbol(arg))?)),
+        "/market/match" => out.push(StreamEvent::Trade(parse::trade(data, &parse::host_symbol(arg))?)),
         "/market/candles" => {
             let pair = arg.split_once('_').map(|(p, _)| p).unwrap_or(arg);
             let row = data.get("candles").ok_or("candles missing")?;
             out.push(StreamEvent::Kline(parse::candle_row(row, &parse::host_symbol(pair), false)?));
         }
-        "/market/ticker" => out.push(StreamEvent::Quote(parse::ws_quote(&data, &parse::host_symbol(arg))?)),
-        _ => {}
+        "/market/ticker" => out.push(StreamEvent::Quote(parse::ws_quote(data, &parse::host_symbol(arg))?)),
+        _ => return Ok(false),
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -145,6 +145,34 @@ impl ConnectorError {
 /// Result of connector calls.
 pub type ConnectorResult<T> = Result<T, ConnectorError>;
 
+/// The common `test_connection`: read the server time (which also measures the clock
+/// offset), then, with keys, make one signed call (`balances`) to see whether they work.
+pub async fn probe<C: Connector + ?Sized>(
+    c: &C,
+    has_keys: bool,
+    rest: &rest::RestClient,
+) -> ConnectorResult<ConnectionReport> {
+    let start = std::time::Instant::now();
+    c.server_time().await?;
+    let latency_ms = start.elapsed().as_millis() as u64;
+    let authenticated = match has_keys {
+        false => None,
+        true => match c.balances().await {
+            Ok(_) => Some(true),
+            Err(ConnectorError::Auth { .. }) => Some(false),
+            Err(e) => return Err(e),
+        },
+    };
+    Ok(ConnectionReport {
+        exchange: c.exchange(),
+        testnet: c.testnet(),
+        reachable: true,
+        clock_offset_ms: rest.clock_offset_ms(),
+        authenticated,
+        latency_ms,
+    })
+}
+
 /// A live stream: normalised events plus, if asked for, every raw frame as received.
 pub struct StreamHandle {
     /// Normalised events, in order.

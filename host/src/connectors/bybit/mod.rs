@@ -30,7 +30,7 @@ use super::*;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EX: ExchangeId = ExchangeId::Bybit;
 
@@ -220,26 +220,7 @@ impl Connector for BybitConnector {
     }
 
     async fn test_connection(&self) -> ConnectorResult<ConnectionReport> {
-        let start = Instant::now();
-        self.server_time().await?;
-        let latency_ms = start.elapsed().as_millis() as u64;
-        let authenticated = if self.inner.settings.credentials.is_some() {
-            match self.balances().await {
-                Ok(_) => Some(true),
-                Err(ConnectorError::Auth { .. }) => Some(false),
-                Err(e) => return Err(e),
-            }
-        } else {
-            None
-        };
-        Ok(ConnectionReport {
-            exchange: EX,
-            testnet: self.inner.settings.testnet,
-            reachable: true,
-            clock_offset_ms: self.inner.rest.clock_offset_ms(),
-            authenticated,
-            latency_ms,
-        })
+        super::probe(self, self.inner.settings.credentials.is_some(), &self.inner.rest).await
     }
 
     async fn exchange_info(&self) -> ConnectorResult<Vec<SymbolRules>> {

@@ -322,25 +322,7 @@ impl Connector for GateioConnector {
     }
 
     async fn test_connection(&self) -> ConnectorResult<ConnectionReport> {
-        let start = std::time::Instant::now();
-        self.server_time().await?;
-        let latency_ms = start.elapsed().as_millis() as u64;
-        let authenticated = match &self.inner.settings.credentials {
-            None => None,
-            Some(_) => match self.balances().await {
-                Ok(_) => Some(true),
-                Err(ConnectorError::Auth { .. }) => Some(false),
-                Err(e) => return Err(e),
-            },
-        };
-        Ok(ConnectionReport {
-            exchange: EX,
-            testnet: self.testnet(),
-            reachable: true,
-            clock_offset_ms: self.inner.rest.clock_offset_ms(),
-            authenticated,
-            latency_ms,
-        })
+        super::probe(self, self.inner.settings.credentials.is_some(), &self.inner.rest).await
     }
 
     async fn exchange_info(&self) -> ConnectorResult<Vec<SymbolRules>> {
@@ -707,11 +689,10 @@ impl WsProtocol for GateWs {
             None => Vec::new(),
         };
         for r in &results {
+            if super::frames::gate_market(&channel, r, out)? {
+                continue;
+            }
             let ev = match channel.as_str() {
-                "spot.trades" => StreamEvent::Trade(parse::spot_trade(r)?),
-                "futures.trades" => StreamEvent::Trade(parse::futures_trade(r)?),
-                "spot.candlesticks" | "futures.candlesticks" => StreamEvent::Kline(parse::ws_candle(r)?),
-                "spot.book_ticker" | "futures.book_ticker" => StreamEvent::Quote(parse::book_ticker(r)?),
                 "spot.orders" | "futures.orders" => {
                     let order = if self.futures { parse::futures_order(r)? } else { parse::spot_order(r)? };
                     self.remember(&order);

@@ -263,25 +263,7 @@ impl Connector for KucoinConnector {
     }
 
     async fn test_connection(&self) -> ConnectorResult<ConnectionReport> {
-        let start = std::time::Instant::now();
-        self.server_time().await?;
-        let latency_ms = start.elapsed().as_millis() as u64;
-        let authenticated = match &self.inner.settings.credentials {
-            None => None,
-            Some(_) => match self.balances().await {
-                Ok(_) => Some(true),
-                Err(ConnectorError::Auth { .. }) => Some(false),
-                Err(e) => return Err(e),
-            },
-        };
-        Ok(ConnectionReport {
-            exchange: EX,
-            testnet: self.testnet(),
-            reachable: true,
-            clock_offset_ms: self.inner.rest.clock_offset_ms(),
-            authenticated,
-            latency_ms,
-        })
+        super::probe(self, self.inner.settings.credentials.is_some(), &self.inner.rest).await
     }
 
     async fn exchange_info(&self) -> ConnectorResult<Vec<SymbolRules>> {
@@ -524,19 +506,12 @@ impl WsProtocol for KucoinWs {
         }
         let topic = v.get("topic").and_then(Value::as_str).unwrap_or("");
         let data = v.get("data").cloned().unwrap_or_default();
-        let (kind, arg) = topic.split_once(':').unwrap_or((topic, ""));
-        match kind {
-            "/market/match" => out.push(StreamEvent::Trade(parse::trade(&data, &parse::host_symbol(arg))?)),
-            "/market/candles" => {
-                let pair = arg.split_once('_').map(|(p, _)| p).unwrap_or(arg);
-                let row = data.get("candles").ok_or("candles missing")?;
-                out.push(StreamEvent::Kline(parse::candle_row(row, &parse::host_symbol(pair), false)?));
-            }
-            "/market/ticker" => out.push(StreamEvent::Quote(parse::ws_quote(&data, &parse::host_symbol(arg))?)),
-            "/spotMarket/tradeOrdersV2" | "/spotMarket/tradeOrders" => {
-                out.push(StreamEvent::Order(parse::order_change(&data)?))
-            }
-            _ => {}
+        if super::frames::kucoin_market(topic, &data, out)? {
+            return Ok(None);
+        }
+        let kind = topic.split_once(':').map_or(topic, |(k, _)| k);
+        if kind == "/spotMarket/tradeOrdersV2" || kind == "/spotMarket/tradeOrders" {
+            out.push(StreamEvent::Order(parse::order_change(&data)?));
         }
         Ok(None)
     }
