@@ -1,41 +1,19 @@
 use super::book::Phase;
 use super::*;
-use tradehost_sdk::testing::MockHost;
-use tradehost_sdk::{Intent, OpenOrder, OrderKind, Side, SymbolId, SymbolInfo};
+use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context};
+use tradehost_sdk::{Intent, OpenOrder, OrderKind, Side, SymbolId};
 
 const BTC: SymbolId = 0;
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
-    InitContext {
-        instance: "t".into(),
-        symbols: vec![SymbolInfo { id: BTC, name: "BTCUSDT".into(), base: "BTC".into(), quote: "USDT".into() }],
-        params: Params::new(params.iter().copied()),
-    }
+    init_context(&[(BTC, "BTCUSDT")], params)
 }
 
 const PARAMS: &[(&str, &str)] =
     &[("grid_size.BTCUSDT", "50"), ("grid_levels", "3"), ("investment_amount.BTCUSDT", "300")];
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
 fn candle(close: &str) -> Candle {
-    let c = d(close);
-    Candle {
-        symbol: BTC,
-        open_time_ms: 0,
-        close_time_ms: 59_999,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: Decimal::ONE,
-        quote_volume: c,
-        trades: 1,
-        taker_buy_base: Decimal::ZERO,
-        taker_buy_quote: Decimal::ZERO,
-    }
+    flat_candle(BTC, d(close), 0)
 }
 
 /// (limit orders placed as (side, price, qty), ids cancelled)

@@ -1,39 +1,17 @@
 use super::*;
-use tradehost_sdk::testing::MockHost;
-use tradehost_sdk::{Intent, OpenOrder, OrderKind, Side, SymbolInfo};
+use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context};
+use tradehost_sdk::{Intent, OpenOrder, OrderKind, Side};
 
 const ETH: SymbolId = 1;
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
-    InitContext {
-        instance: "t".into(),
-        symbols: vec![SymbolInfo { id: ETH, name: "ETHUSDT".into(), base: "ETH".into(), quote: "USDT".into() }],
-        params: Params::new(params.iter().copied()),
-    }
+    init_context(&[(ETH, "ETHUSDT")], params)
 }
 
 const PARAMS: &[(&str, &str)] = &[("qty.ETHUSDT", "0.01"), ("spread", "0.002"), ("max_inventory", "0.03")];
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
 fn candle(close: &str) -> Candle {
-    let c = d(close);
-    Candle {
-        symbol: ETH,
-        open_time_ms: 0,
-        close_time_ms: 59_999,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: Decimal::ONE,
-        quote_volume: c,
-        trades: 1,
-        taker_buy_base: Decimal::ZERO,
-        taker_buy_quote: Decimal::ZERO,
-    }
+    flat_candle(ETH, d(close), 0)
 }
 
 /// (limit quotes placed as (side, price, qty), ids cancelled)

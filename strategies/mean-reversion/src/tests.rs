@@ -1,52 +1,24 @@
 use super::*;
-use tradehost_sdk::testing::MockHost;
-use tradehost_sdk::{Intent, OrderKind, SymbolInfo};
+use tradehost_sdk::OrderKind;
+use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context, market_orders};
 
 const BTC: SymbolId = 0;
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
-    InitContext {
-        instance: "t".into(),
-        symbols: vec![SymbolInfo { id: BTC, name: "BTCUSDT".into(), base: "BTC".into(), quote: "USDT".into() }],
-        params: Params::new(params.iter().copied()),
-    }
+    init_context(&[(BTC, "BTCUSDT")], params)
 }
 
 const PARAMS: &[(&str, &str)] =
     &[("position_size.BTCUSDT", "0.01"), ("lookback_period", "4"), ("deviation_threshold", "1.5")];
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
 fn candle(close: &str) -> Candle {
-    let c = d(close);
-    Candle {
-        symbol: BTC,
-        open_time_ms: 0,
-        close_time_ms: 59_999,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: Decimal::ONE,
-        quote_volume: c,
-        trades: 1,
-        taker_buy_base: Decimal::ZERO,
-        taker_buy_quote: Decimal::ZERO,
-    }
+    flat_candle(BTC, d(close), 0)
 }
 
 fn run(s: &mut MeanReversion, host: &MockHost, close: &str) -> Vec<(Side, Decimal, String)> {
     let mut cx = Ctx::new(host);
     s.on_candle(&mut cx, &candle(close));
-    cx.take_intents()
-        .iter()
-        .filter_map(|i| match i {
-            Intent::Place(o) if o.kind == OrderKind::Market => Some((o.side, o.qty, o.tag.clone())),
-            _ => None,
-        })
-        .collect()
+    market_orders(&cx.take_intents())
 }
 
 fn host(position: &str) -> MockHost {

@@ -1,31 +1,13 @@
 use super::*;
-use tradehost_sdk::testing::MockHost;
-use tradehost_sdk::{Intent, OrderKind, SymbolInfo};
+use tradehost_sdk::testing::{MockHost, flat_candle, init_context};
+use tradehost_sdk::{Intent, OrderKind};
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
-    InitContext {
-        instance: "t".into(),
-        symbols: vec![SymbolInfo { id: 0, name: "BTCUSDT".into(), base: "BTC".into(), quote: "USDT".into() }],
-        params: Params::new(params.iter().copied()),
-    }
+    init_context(&[(0, "BTCUSDT")], params)
 }
 
 fn candle(close: i64) -> Candle {
-    let c = Decimal::from(close);
-    Candle {
-        symbol: 0,
-        open_time_ms: 0,
-        close_time_ms: 59_999,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: Decimal::ONE,
-        quote_volume: c,
-        trades: 1,
-        taker_buy_base: Decimal::ZERO,
-        taker_buy_quote: Decimal::ZERO,
-    }
+    flat_candle(0, Decimal::from(close), 0)
 }
 
 fn run(s: &mut SmaEma, host: &MockHost, close: i64) -> Vec<Intent> {

@@ -1,38 +1,16 @@
 use super::*;
-use tradehost_sdk::testing::MockHost;
-use tradehost_sdk::{Intent, OpenOrder, OrderKind, SymbolInfo};
+use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context};
+use tradehost_sdk::{Intent, OpenOrder, OrderKind};
 
 const BTC: SymbolId = 0;
 const DAY: i64 = 86_400_000;
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
-    InitContext {
-        instance: "t".into(),
-        symbols: vec![SymbolInfo { id: BTC, name: "BTCUSDT".into(), base: "BTC".into(), quote: "USDT".into() }],
-        params: Params::new(params.iter().copied()),
-    }
-}
-
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
+    init_context(&[(BTC, "BTCUSDT")], params)
 }
 
 fn candle(close: &str, close_time_ms: i64) -> Candle {
-    let c = d(close);
-    Candle {
-        symbol: BTC,
-        open_time_ms: close_time_ms - 59_999,
-        close_time_ms,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: Decimal::ONE,
-        quote_volume: c,
-        trades: 1,
-        taker_buy_base: Decimal::ZERO,
-        taker_buy_quote: Decimal::ZERO,
-    }
+    flat_candle(BTC, d(close), close_time_ms - 59_999)
 }
 
 fn fill(order_id: u64, side: Side, price: &str, qty: &str, fee: &str, time_ms: i64) -> Fill {
