@@ -321,19 +321,6 @@ fn overloaded(fuel_used: u64, deadline_ms: u64) -> bool {
     fuel_used < deadline_ms.saturating_mul(5_000)
 }
 
-#[cfg(test)]
-mod overload_tests {
-    use super::overloaded;
-
-    #[test]
-    fn only_a_call_that_hardly_ran_is_an_overload() {
-        assert!(overloaded(0, 50));
-        assert!(overloaded(10_000, 50), "a few µs of work in 50 ms: descheduled");
-        assert!(!overloaded(250_000, 50));
-        assert!(!overloaded(30_000_000, 30), "a spinning loop burns tens of millions in 30 ms");
-    }
-}
-
 /// Refill fuel and re-arm the deadline before a call.
 fn arm(store: &mut Store<HostState>, fuel: u64, deadline_ms: u64) -> Result<(), PluginError> {
     store.set_fuel(fuel).map_err(|e| PluginError::Engine(e.to_string()))?;
@@ -359,4 +346,17 @@ fn describe(e: &wasmtime::Error, store: &Store<HostState>, limits: &crate::confi
         None => text,
     };
     PluginError::Trap(cause)
+}
+
+#[cfg(test)]
+mod overload_tests {
+    use super::overloaded;
+
+    #[test]
+    fn only_a_call_that_hardly_ran_is_an_overload() {
+        assert!(overloaded(0, 50));
+        assert!(overloaded(10_000, 50), "a few µs of work in 50 ms: descheduled");
+        assert!(!overloaded(250_000, 50));
+        assert!(!overloaded(30_000_000, 30), "a spinning loop burns tens of millions in 30 ms");
+    }
 }
