@@ -56,6 +56,16 @@ pub enum Command {
         /// Event time of the sweep.
         now_ms: i64,
     },
+    /// Give one account its own maker/taker rates (a fee tier; zero for accounts whose
+    /// fees are charged elsewhere, like the host's strategy accounts).
+    SetFees {
+        /// The account.
+        account: AccountId,
+        /// Maker rate.
+        maker_rate: Decimal,
+        /// Taker rate.
+        taker_rate: Decimal,
+    },
 }
 
 /// A trading pair and its filters (Binance's names in the comments).

@@ -60,6 +60,9 @@ pub(crate) struct PairState {
 pub struct Engine {
     pub(crate) cfg: EngineConfig,
     pub(crate) fees: Fees,
+    /// Fee schedules of accounts that have their own (by wallet index).
+    #[serde(default)]
+    pub(crate) account_fees: HashMap<u32, Fees>,
     pub(crate) fee_acct: u32,
     pub(crate) pairs: Vec<PairState>,
     pub(crate) pair_index: HashMap<String, PairId>,
@@ -93,6 +96,7 @@ impl Engine {
         Ok(Engine {
             cfg,
             fees,
+            account_fees: HashMap::new(),
             fee_acct,
             pairs: Vec::new(),
             pair_index: HashMap::new(),
@@ -139,6 +143,20 @@ impl Engine {
             Command::AddPair(cfg) => self.add_pair(cfg, out),
             Command::Deposit { account, asset, amount } => self.deposit(*account, asset, *amount, out),
             Command::Withdraw { account, asset, amount } => self.withdraw(*account, asset, *amount, out),
+            Command::SetFees { account, maker_rate, taker_rate } => {
+                let cfg = crate::matching::FeeConfig {
+                    maker_rate: *maker_rate,
+                    taker_rate: *taker_rate,
+                    ..self.cfg.fees.clone()
+                };
+                match Fees::new(&cfg) {
+                    Ok(f) => {
+                        let w = self.wallets.ensure(*account);
+                        self.account_fees.insert(w, f);
+                    }
+                    Err(e) => reject(out, Some(*account), None, RejectReason::InvalidFees(e.to_string())),
+                }
+            }
         }
     }
 

@@ -108,9 +108,9 @@ impl Engine {
         let (mut buyer_fee, mut seller_fee) = (Default::default(), Default::default());
         if self.cfg.check_funds {
             let buyer_is_maker = buyer == m;
-            let (bf_units, bf) = self.fees.fee(base_units, buyer_is_maker);
-            let (sf_units, sf) = self.fees.fee(quote_units, !buyer_is_maker);
             let (ba, sa) = (self.slab[buyer].acct, self.slab[seller].acct);
+            let (bf_units, bf) = self.account_fees.get(&ba).unwrap_or(&self.fees).fee(base_units, buyer_is_maker);
+            let (sf_units, sf) = self.account_fees.get(&sa).unwrap_or(&self.fees).fee(quote_units, !buyer_is_maker);
             self.wallets.spend_locked(ba, quote, quote_units);
             self.wallets.spend_locked(sa, base, base_units);
             self.wallets.credit(ba, base, base_units - bf_units);

@@ -179,6 +179,9 @@ pub enum RejectReason {
         /// What is wrong with it.
         problem: String,
     },
+    /// A fee schedule that cannot be used.
+    #[error("invalid fee schedule: {0}")]
+    InvalidFees(String),
 }
 
 impl RejectReason {

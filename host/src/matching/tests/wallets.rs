@@ -64,6 +64,25 @@ fn fees_are_charged_in_the_asset_received_and_credited_to_the_fee_account() {
 }
 
 #[test]
+fn an_account_with_its_own_fee_schedule_pays_its_own_rates() {
+    let mut e = fresh();
+    deposit(&mut e, ALICE, "BTC", "1");
+    deposit(&mut e, BOB, "USD", "100000");
+    let set = e.apply(&Command::SetFees { account: BOB, maker_rate: d("0"), taker_rate: d("0") });
+    assert!(set.is_empty(), "{set:?}");
+    let bad = e.apply(&Command::SetFees { account: ALICE, maker_rate: d("1.5"), taker_rate: d("0") });
+    assert!(matches!(&bad[..], [Event::Rejected { .. }]), "{bad:?}");
+    place_ok(&mut e, limit(ALICE, Sell, "45000", "0.5"));
+    let ev = place(&mut e, limit(BOB, Buy, "45000", "0.5"));
+    let Some(Event::Trade(t)) = ev.iter().find(|e| matches!(e, Event::Trade(_))) else { panic!("{ev:?}") };
+    // Bob (taker) pays nothing; Alice (maker) keeps the default 0.1 %.
+    assert_eq!((t.maker_fee, t.taker_fee), (d("22.5"), d("0")));
+    assert_eq!(available(&e, BOB, "BTC"), d("0.5"));
+    assert_eq!(available(&e, ALICE, "USD"), d("22477.5"));
+    assert!(e.funds_conserved());
+}
+
+#[test]
 fn minimum_fee_and_custom_rates() {
     let fees = FeeConfig { maker_rate: d("0"), taker_rate: d("0.001"), min_fee: d("0.01"), ..FeeConfig::default() };
     let mut e = engine_with(EngineConfig { fees, ..EngineConfig::default() });
