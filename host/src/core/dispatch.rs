@@ -167,11 +167,12 @@ impl Core {
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
         let id = self.plugins.instances()[idx].id().to_string();
-        let view = self.venue.account(&id).map(|a| match self.live.open.is_empty() {
+        let view = self.venue.account(&id).map(|a| match self.live.open.is_empty() && self.engine_orders.is_empty() {
             true => bindings::account_view(a, self.venue.open_orders(), &id),
             false => {
                 let mut open = self.venue.open_orders().to_vec();
                 open.extend(self.live_open_orders(&id));
+                open.extend(self.engine_open_orders(&id).cloned());
                 bindings::account_view(a, &open, &id)
             }
         });
@@ -220,6 +221,8 @@ impl Core {
                         self.record_order_result(order, Vec::new(), depth);
                     } else if self.live.open.get(&order_id).is_some_and(|o| o.order.instance == id) {
                         self.cancel_live(order_id, depth);
+                    } else if self.engine_orders.get(&order_id).is_some_and(|o| o.instance == id) {
+                        self.cancel_engine(order_id);
                     }
                 }
             }
@@ -294,6 +297,9 @@ impl Core {
             Some(Err(reason)) => {
                 order.status = OrderStatus::Rejected;
                 order.reason = Some(reason);
+            }
+            None if order.status != OrderStatus::Rejected && self.engine_mode() => {
+                return self.place_engine(order, depth);
             }
             _ => {}
         }

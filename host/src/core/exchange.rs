@@ -57,6 +57,14 @@ pub enum JournalEntry {
         /// Event time.
         time_ms: i64,
     },
+    /// A strategy order of the host placed as this engine order (paper trading on the
+    /// engine): the link is journaled just before the order, so fills find their strategy.
+    Link {
+        /// The engine's id of the order.
+        engine_order: OrderId,
+        /// The host's order id.
+        host_order: u64,
+    },
     /// A trade on the real market: moves stops and the house quotes.
     Tick {
         /// Pair symbol, e.g. BTCUSDT.
@@ -128,6 +136,7 @@ struct SnapshotRef<'a> {
     book_fed: Vec<PairId>,
     alerts: &'a Alerts,
     daily: Vec<((AccountId, i64), u32)>,
+    links: Vec<(u64, u64)>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +149,8 @@ struct SnapshotOwned {
     book_fed: Vec<PairId>,
     alerts: Alerts,
     daily: Vec<((AccountId, i64), u32)>,
+    #[serde(default)]
+    links: Vec<(u64, u64)>,
 }
 
 /// The exchange state owned by the core.
@@ -161,6 +172,10 @@ pub struct Exchange {
     /// The result of the last alert entry applied.
     last_alert: Option<Result<Alert, String>>,
     daily: HashMap<(AccountId, i64), u32>,
+    /// Engine order -> host order, for the host's strategy orders.
+    links: BTreeMap<u64, u64>,
+    /// Host order -> engine order.
+    host_links: HashMap<u64, OrderId>,
 }
 
 impl Exchange {
@@ -182,7 +197,40 @@ impl Exchange {
             fired: Vec::new(),
             last_alert: None,
             daily: HashMap::new(),
+            links: BTreeMap::new(),
+            host_links: HashMap::new(),
         }
+    }
+
+    /// The host order an engine order carries, if it is a strategy's.
+    pub fn host_order(&self, engine_order: OrderId) -> Option<u64> {
+        self.links.get(&engine_order.0).copied()
+    }
+
+    /// The engine order of a host order, if it was placed on the engine.
+    pub fn engine_order(&self, host_order: u64) -> Option<OrderId> {
+        self.host_links.get(&host_order).copied()
+    }
+
+    /// The engine account of a host strategy instance: created on first use (journaled)
+    /// with `balances` deposited and no engine fees (the host charges the instance's own
+    /// fee on each fill, so the two books agree).
+    pub fn strategy_account(&mut self, instance: &str, balances: &BTreeMap<String, Decimal>) -> AccountId {
+        let name = format!("strategy:{instance}");
+        if let Some(a) = self.users.get(&name) {
+            return *a;
+        }
+        let account = AccountId(self.next_account);
+        self.apply_entry(JournalEntry::User { name, account }, true);
+        let zero = Decimal::ZERO;
+        self.apply_entry(JournalEntry::Engine(Command::SetFees { account, maker_rate: zero, taker_rate: zero }), true);
+        for (asset, amount) in balances {
+            if *amount > Decimal::ZERO {
+                let deposit = Command::Deposit { account, asset: asset.clone(), amount: amount.round_dp(12) };
+                self.apply_entry(JournalEntry::Engine(deposit), true);
+            }
+        }
+        account
     }
 
     /// The whole state as bytes (the engine with its books, wallets, stops and kept
@@ -198,6 +246,7 @@ impl Exchange {
             book_fed: self.book_fed.iter().copied().collect(),
             alerts: &self.alerts,
             daily: self.daily.iter().map(|(k, v)| (*k, *v)).collect(),
+            links: self.links.iter().map(|(k, v)| (*k, *v)).collect(),
         };
         serde_json::to_vec(&state).map_err(|e| e.to_string())
     }
@@ -217,6 +266,8 @@ impl Exchange {
         self.book_fed = s.book_fed.into_iter().collect();
         self.alerts = s.alerts;
         self.daily = s.daily.into_iter().collect();
+        self.host_links = s.links.iter().map(|(e, h)| (*h, OrderId(*e))).collect();
+        self.links = s.links.into_iter().collect();
         Ok(())
     }
 
@@ -252,6 +303,10 @@ impl Exchange {
             }
             JournalEntry::Book { symbol, bid, bid_qty, ask, ask_qty, time_ms } => {
                 self.book(&symbol, [bid, bid_qty, ask, ask_qty], time_ms, &mut out)
+            }
+            JournalEntry::Link { engine_order, host_order } => {
+                self.links.insert(engine_order.0, host_order);
+                self.host_links.insert(host_order, engine_order);
             }
             JournalEntry::Tick { symbol, price, time_ms } => {
                 self.tick(&symbol, price, time_ms, &mut out);

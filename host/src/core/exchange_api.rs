@@ -174,6 +174,7 @@ impl Core {
     /// Seed-002 WebSocket events for what the engine just did.
     pub(super) fn publish_exchange_events(&mut self, time_ms: i64) {
         let events = std::mem::take(&mut self.exchange.events);
+        self.route_engine_events(&events);
         if self.exchange_bus.receiver_count() == 0 {
             return;
         }

@@ -434,6 +434,7 @@ impl Core {
                 self.record_order_result(o, Vec::new(), 0);
             }
         }
+        canceled += self.cancel_all_engine_orders();
         let held: Vec<u64> = self.live.open.values().filter(|o| o.held_stop).map(|o| o.order.id).collect();
         for id in held {
             canceled += usize::from(self.cancel_live(id, 0));

@@ -6,6 +6,7 @@
 pub mod bots;
 mod compare;
 mod dispatch;
+mod engine_venue;
 pub mod exchange;
 pub mod exchange_api;
 mod limits;
@@ -123,6 +124,11 @@ pub struct Core {
     saved_accounts: HashMap<String, Account>,
     /// Exchange journal entries written since the last snapshot.
     journal_since_snapshot: usize,
+    /// Open paper orders of strategies working on the matching engine, by host id.
+    engine_orders: std::collections::BTreeMap<u64, crate::execution::Order>,
+    /// Fill-chain depth of the strategy order being applied to the engine (bounds
+    /// fill -> on-fill -> order -> fill chains like the paper venue's).
+    engine_depth: u8,
 }
 
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
@@ -182,6 +188,8 @@ impl Core {
             session: limits::SessionRisk::default(),
             saved_accounts: HashMap::new(),
             journal_since_snapshot: 0,
+            engine_orders: Default::default(),
+            engine_depth: 0,
         };
         let prefix = if core.settings.backtest { "thbacktest".to_string() } else { core.store.client_id_prefix()? };
         core.init_live(prefix);
@@ -211,7 +219,11 @@ impl Core {
         for o in open_orders {
             match core.instance_exchange(&o.instance) {
                 Some(Ok(venue)) => core.restore_live_order(o, venue),
-                _ => core.venue.restore_order(o),
+                _ => {
+                    if let Err(o) = core.restore_engine_order(o) {
+                        core.venue.restore_order(o);
+                    }
+                }
             }
         }
         let ids: Vec<SymbolId> =

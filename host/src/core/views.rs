@@ -80,8 +80,6 @@ pub struct PluginView {
     pub calls: u64,
     /// Calls that trapped.
     pub traps: u64,
-    /// Deadlines missed because the host was overloaded (not counted as failures).
-    pub overload_interrupts: u64,
     /// Restarts after failures.
     pub restarts: u32,
     /// Hot reloads.
@@ -252,7 +250,6 @@ impl Core {
                 },
                 calls: i.stats.calls,
                 traps: i.stats.traps,
-                overload_interrupts: i.stats.overload_interrupts,
                 restarts: i.stats.restarts,
                 reloads: i.stats.reloads,
                 mean_call_us: i.stats.mean_call_us(),

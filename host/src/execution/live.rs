@@ -161,7 +161,9 @@ impl Router {
                 None
             }
         };
-        let mut poll = tokio::time::interval(Duration::from_secs(30));
+        // While not reconciled (a failed reconciliation: throttled, banned, network), try
+        // again every second; queued orders wait for it.
+        let mut poll = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -184,7 +186,7 @@ impl Router {
                     Some(_) => {}
                 },
                 _ = poll.tick() => {
-                    if !self.ready && stream.is_none() {
+                    if !self.ready {
                         self.reconcile().await;
                     }
                 }

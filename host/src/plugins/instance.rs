@@ -63,10 +63,6 @@ pub struct InstanceStats {
     pub consecutive_failures: u32,
     /// The last error, with its cause.
     pub last_error: Option<String>,
-    /// Deadlines missed while the strategy had hardly run (the host was overloaded, not
-    /// the strategy slow): the instance is rebuilt at once and these do not count toward
-    /// `max_failures`.
-    pub overload_interrupts: u64,
 }
 
 impl InstanceStats {
@@ -253,28 +249,11 @@ impl PluginInstance {
             }
             Err(e) => {
                 let reason = describe(&e, &sandbox.store, limits).to_string();
-                let used = limits.fuel.saturating_sub(sandbox.store.get_fuel().unwrap_or(0));
                 self.stats.traps += 1;
-                if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) && overloaded(used, limits.deadline_ms) {
-                    self.overloaded(reason, used);
-                } else {
-                    self.fail(reason);
-                }
+                self.fail(reason);
                 None
             }
         }
-    }
-
-    /// The deadline passed while the call had done almost no work: the thread was not
-    /// scheduled (host overload). Rebuild the instance from its snapshot at the next event
-    /// without counting a failure; the event of the interrupted call is lost to it.
-    fn overloaded(&mut self, reason: String, fuel_used: u64) {
-        self.sandbox = None;
-        self.stats.overload_interrupts += 1;
-        let reason = format!("{reason} after only {fuel_used} fuel: the host was overloaded; not counted as a failure");
-        tracing::warn!(strategy = %self.config.id, error = %reason, "strategy call interrupted");
-        self.stats.last_error = Some(reason);
-        self.state = InstanceState::Backoff { until_ms: self.now_ms };
     }
 
     /// Record a failure at the current event time: back off, or disable after too many.
@@ -313,14 +292,6 @@ impl PluginInstance {
     }
 }
 
-/// A call that runs compiled wasm for its whole deadline burns on the order of a billion
-/// fuel units per second here (measured by the hostile `loop` fixture); one that hit the
-/// deadline having burned under 5,000 per ms of deadline (0.5 % of that) hardly ran: its
-/// thread was not scheduled.
-fn overloaded(fuel_used: u64, deadline_ms: u64) -> bool {
-    fuel_used < deadline_ms.saturating_mul(5_000)
-}
-
 /// Refill fuel and re-arm the deadline before a call.
 fn arm(store: &mut Store<HostState>, fuel: u64, deadline_ms: u64) -> Result<(), PluginError> {
     store.set_fuel(fuel).map_err(|e| PluginError::Engine(e.to_string()))?;
@@ -346,17 +317,4 @@ fn describe(e: &wasmtime::Error, store: &Store<HostState>, limits: &crate::confi
         None => text,
     };
     PluginError::Trap(cause)
-}
-
-#[cfg(test)]
-mod overload_tests {
-    use super::overloaded;
-
-    #[test]
-    fn only_a_call_that_hardly_ran_is_an_overload() {
-        assert!(overloaded(0, 50));
-        assert!(overloaded(10_000, 50), "a few µs of work in 50 ms: descheduled");
-        assert!(!overloaded(250_000, 50));
-        assert!(!overloaded(30_000_000, 30), "a spinning loop burns tens of millions in 30 ms");
-    }
 }

@@ -1,6 +1,8 @@
-//! The paper venue: market orders fill at the last trade price with the account's
-//! taker fee; limit and stop orders rest until a trade reaches them. Each strategy
-//! instance has its own account. (The full matching engine replaces this later.)
+//! The bar-convention paper venue: market orders fill at the last trade price with the
+//! account's taker fee; limit and stop orders rest until a trade reaches them. Each
+//! strategy instance has its own account (kept here for every venue). Backtests and
+//! candle-only or full-speed replays execute here; live-like runs execute paper orders
+//! on the matching engine instead (`core::engine_venue`).
 //!
 //! On candle-only data (kline files) it follows the convention of freqtrade and
 //! backtesting.py: a market order placed on a candle's close fills at the next candle's
@@ -42,6 +44,11 @@ impl PaperVenue {
     /// Every account, by instance id.
     pub fn accounts(&self) -> &HashMap<String, Account> {
         &self.accounts
+    }
+
+    /// True once candle-only data was seen.
+    pub fn bar_mode(&self) -> bool {
+        self.bar_mode
     }
 
     /// Candle-only data: market orders wait for the next candle's open.
