@@ -16,21 +16,24 @@ use crate::matching::{self, Command, Event, NewOrder, OrderId};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
+/// What one batch of engine events did to a host order: its fills, and its final status
+/// with a reason, if it ended.
+type Touched = (Vec<Fill>, Option<(OrderStatus, Option<String>)>);
+
 impl Core {
     /// True when paper orders go to the matching engine.
     pub(super) fn engine_mode(&self) -> bool {
         self.settings.mirror_market && !self.settings.backtest && !self.venue.bar_mode()
     }
 
-    /// An open order restored from the store: on the engine if it was placed there.
-    pub(super) fn restore_engine_order(&mut self, order: Order) -> Result<(), Order> {
-        match self.exchange.engine_order(order.id) {
-            Some(_) => {
-                self.engine_orders.insert(order.id, order);
-                Ok(())
-            }
-            None => Err(order),
+    /// An open order restored from the store: kept as an engine order if it was placed
+    /// there (true), else left to the caller.
+    pub(super) fn restore_engine_order(&mut self, order: &Order) -> bool {
+        let on_engine = self.exchange.engine_order(order.id).is_some();
+        if on_engine {
+            self.engine_orders.insert(order.id, order.clone());
         }
+        on_engine
     }
 
     /// Open engine orders of an instance (for the strategy's view).
@@ -107,7 +110,7 @@ impl Core {
         if self.engine_orders.is_empty() {
             return;
         }
-        let mut touched: BTreeMap<u64, (Vec<Fill>, Option<(OrderStatus, Option<String>)>)> = BTreeMap::new();
+        let mut touched: BTreeMap<u64, Touched> = BTreeMap::new();
         for e in events {
             match e {
                 Event::Trade(t) => {

@@ -219,11 +219,8 @@ impl Core {
         for o in open_orders {
             match core.instance_exchange(&o.instance) {
                 Some(Ok(venue)) => core.restore_live_order(o, venue),
-                _ => {
-                    if let Err(o) = core.restore_engine_order(o) {
-                        core.venue.restore_order(o);
-                    }
-                }
+                _ if core.restore_engine_order(&o) => {}
+                _ => core.venue.restore_order(o),
             }
         }
         let ids: Vec<SymbolId> =
