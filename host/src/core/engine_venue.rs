@@ -177,17 +177,7 @@ impl Core {
         let order = self.engine_orders.get(&host)?.clone();
         let info = self.info(order.symbol)?.clone();
         let acc = self.venue.account_mut(&order.instance)?;
-        let mut fill = Fill {
-            order_id: order.id,
-            instance: order.instance.clone(),
-            symbol: order.symbol,
-            side: order.side,
-            price,
-            qty,
-            fee: (price * qty * acc.taker_fee).round_dp(8),
-            realized_pnl: Decimal::ZERO,
-            time_ms,
-        };
+        let mut fill = Fill::of(&order, price, qty, (price * qty * acc.taker_fee).round_dp(8), time_ms);
         fill.realized_pnl = acc.apply(&info, &fill);
         Some(fill)
     }

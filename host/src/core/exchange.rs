@@ -182,7 +182,10 @@ impl Exchange {
     /// An empty exchange.
     pub fn new(settings: ExchangeSettings) -> Self {
         // The default fee configuration is a constant that validates.
-        let engine = Engine::new(EngineConfig::default()).expect("the default engine configuration is valid");
+        let mut engine = Engine::new(EngineConfig::default()).expect("the default engine configuration is valid");
+        // The house re-quotes on every market trade: keep its closed quotes out of the
+        // order history so users' and strategies' orders stay listed.
+        engine.exempt_from_history(HOUSE);
         Exchange {
             engine,
             users: HashMap::new(),
@@ -259,6 +262,7 @@ impl Exchange {
             return Err(format!("exchange snapshot version {} (this build reads {SNAPSHOT_VERSION})", s.version));
         }
         self.engine = s.engine;
+        self.engine.exempt_from_history(HOUSE);
         self.names = s.users.iter().map(|(n, a)| (*a, n.clone())).collect();
         self.users = s.users;
         self.next_account = s.next_account;

@@ -328,17 +328,7 @@ impl Core {
         } else {
             Decimal::ZERO
         };
-        Fill {
-            order_id: order.id,
-            instance: order.instance.clone(),
-            symbol: order.symbol,
-            side: order.side,
-            price,
-            qty,
-            fee: fee_quote,
-            realized_pnl: Decimal::ZERO,
-            time_ms: self.now_ms,
-        }
+        Fill::of(order, price, qty, fee_quote, self.now_ms)
     }
 
     /// Apply the exchange's view of an order: a fill beyond what is recorded, and its status.

@@ -129,3 +129,20 @@ pub struct Fill {
     /// Event time, ms.
     pub time_ms: i64,
 }
+
+impl Fill {
+    /// A fill of `order` (the realised PnL is set when an account applies it).
+    pub fn of(order: &Order, price: Decimal, qty: Decimal, fee: Decimal, time_ms: i64) -> Fill {
+        Fill {
+            order_id: order.id,
+            instance: order.instance.clone(),
+            symbol: order.symbol,
+            side: order.side,
+            price,
+            qty,
+            fee,
+            realized_pnl: Decimal::ZERO,
+            time_ms,
+        }
+    }
+}

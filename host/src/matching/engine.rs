@@ -63,6 +63,10 @@ pub struct Engine {
     /// Fee schedules of accounts that have their own (by wallet index).
     #[serde(default)]
     pub(crate) account_fees: HashMap<u32, Fees>,
+    /// An account whose closed orders are not kept (a market maker that re-quotes on
+    /// every trade would push everyone else's history out).
+    #[serde(default)]
+    pub(crate) history_exempt: Option<u32>,
     pub(crate) fee_acct: u32,
     pub(crate) pairs: Vec<PairState>,
     pub(crate) pair_index: HashMap<String, PairId>,
@@ -97,6 +101,7 @@ impl Engine {
             cfg,
             fees,
             account_fees: HashMap::new(),
+            history_exempt: None,
             fee_acct,
             pairs: Vec::new(),
             pair_index: HashMap::new(),
@@ -158,6 +163,13 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Do not keep `account`'s closed orders in the history (`order`, closed-order
+    /// listings); its trades are still kept. Configuration, not a command: set it the
+    /// same way before replaying a journal.
+    pub fn exempt_from_history(&mut self, account: AccountId) {
+        self.history_exempt = Some(self.wallets.ensure(account));
     }
 
     fn add_pair(&mut self, cfg: &PairConfig, out: &mut Vec<Event>) {
@@ -302,7 +314,7 @@ impl Engine {
             s.locked = 0;
         }
         self.report(slot, status, time_ms, out);
-        if self.cfg.closed_orders_kept > 0 {
+        if self.cfg.closed_orders_kept > 0 && self.history_exempt != Some(self.slab[slot].acct) {
             if self.closed.len() == self.cfg.closed_orders_kept {
                 self.closed.pop_front();
             }

@@ -136,17 +136,7 @@ impl PaperVenue {
             reject(order, reason);
             return None;
         }
-        let mut fill = Fill {
-            order_id: order.id,
-            instance: order.instance.clone(),
-            symbol: order.symbol,
-            side: order.side,
-            price,
-            qty,
-            fee: (price * qty * account.taker_fee).round_dp(8),
-            realized_pnl: Decimal::ZERO,
-            time_ms,
-        };
+        let mut fill = Fill::of(order, price, qty, (price * qty * account.taker_fee).round_dp(8), time_ms);
         fill.realized_pnl = account.apply(info, &fill);
         order.filled += qty;
         order.status = OrderStatus::Filled;
