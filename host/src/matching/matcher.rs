@@ -109,8 +109,15 @@ impl Engine {
         if self.cfg.check_funds {
             let buyer_is_maker = buyer == m;
             let (ba, sa) = (self.slab[buyer].acct, self.slab[seller].acct);
-            let (bf_units, bf) = self.account_fees.get(&ba).unwrap_or(&self.fees).fee(base_units, buyer_is_maker);
-            let (sf_units, sf) = self.account_fees.get(&sa).unwrap_or(&self.fees).fee(quote_units, !buyer_is_maker);
+            // Per-account schedules are rare: skip the lookups when there are none.
+            let (bfees, sfees) = match self.account_fees.is_empty() {
+                true => (&self.fees, &self.fees),
+                false => {
+                    (self.account_fees.get(&ba).unwrap_or(&self.fees), self.account_fees.get(&sa).unwrap_or(&self.fees))
+                }
+            };
+            let (bf_units, bf) = bfees.fee(base_units, buyer_is_maker);
+            let (sf_units, sf) = sfees.fee(quote_units, !buyer_is_maker);
             self.wallets.spend_locked(ba, quote, quote_units);
             self.wallets.spend_locked(sa, base, base_units);
             self.wallets.credit(ba, base, base_units - bf_units);
