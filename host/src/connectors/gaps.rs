@@ -21,10 +21,12 @@ pub enum SeqCheck {
     },
 }
 
-/// Last sequence seen per symbol.
+/// Last sequence seen per symbol, and the trade ids seen at it (venues whose sequence is
+/// not per trade, like Bybit's cross sequence, give several trades of one match the same
+/// number: those are told apart by id, not dropped).
 #[derive(Debug, Default, Clone)]
 pub struct TradeSequences {
-    last: HashMap<String, u64>,
+    last: HashMap<String, (u64, Vec<String>)>,
     contiguous: bool,
 }
 
@@ -35,20 +37,26 @@ impl TradeSequences {
         TradeSequences { last: HashMap::new(), contiguous }
     }
 
-    /// Classify `seq` without recording it.
-    pub fn check(&self, symbol: &str, seq: u64) -> SeqCheck {
+    /// Classify trade `id` with sequence `seq` without recording it.
+    pub fn check(&self, symbol: &str, seq: u64, id: &str) -> SeqCheck {
         match self.last.get(symbol) {
             None => SeqCheck::InOrder,
-            Some(&last) if seq <= last => SeqCheck::Duplicate,
-            Some(&last) if self.contiguous && seq > last + 1 => SeqCheck::Gap { from: last + 1, to: seq - 1 },
+            Some((last, ids)) if seq == *last && !self.contiguous && !ids.iter().any(|i| i == id) => SeqCheck::InOrder,
+            Some((last, _)) if seq <= *last => SeqCheck::Duplicate,
+            Some((last, _)) if self.contiguous && seq > last + 1 => SeqCheck::Gap { from: last + 1, to: seq - 1 },
             Some(_) => SeqCheck::InOrder,
         }
     }
 
-    /// Record `seq` as seen.
-    pub fn record(&mut self, symbol: &str, seq: u64) {
-        let e = self.last.entry(symbol.to_string()).or_insert(seq);
-        *e = (*e).max(seq);
+    /// Record trade `id` with sequence `seq` as seen.
+    pub fn record(&mut self, symbol: &str, seq: u64, id: &str) {
+        let e = self.last.entry(symbol.to_string()).or_insert_with(|| (seq, Vec::new()));
+        if seq > e.0 {
+            *e = (seq, Vec::new());
+        }
+        if seq == e.0 && !self.contiguous {
+            e.1.push(id.to_string());
+        }
     }
 
     /// True when gaps are detectable.
@@ -65,7 +73,7 @@ impl TradeSequences {
 
     /// The last sequence seen of a symbol.
     pub fn last(&self, symbol: &str) -> Option<u64> {
-        self.last.get(symbol).copied()
+        self.last.get(symbol).map(|(s, _)| *s)
     }
 }
 
@@ -76,13 +84,27 @@ mod tests {
     #[test]
     fn detects_gaps_and_duplicates() {
         let mut s = TradeSequences::new(true);
-        assert_eq!(s.check("BTCUSDT", 10), SeqCheck::InOrder);
-        s.record("BTCUSDT", 10);
-        assert_eq!(s.check("BTCUSDT", 11), SeqCheck::InOrder);
-        assert_eq!(s.check("BTCUSDT", 10), SeqCheck::Duplicate);
-        assert_eq!(s.check("BTCUSDT", 15), SeqCheck::Gap { from: 11, to: 14 });
-        assert_eq!(s.check("ETHUSDT", 3), SeqCheck::InOrder, "symbols are independent");
+        assert_eq!(s.check("BTCUSDT", 10, "10"), SeqCheck::InOrder);
+        s.record("BTCUSDT", 10, "10");
+        assert_eq!(s.check("BTCUSDT", 11, "11"), SeqCheck::InOrder);
+        assert_eq!(s.check("BTCUSDT", 10, "10"), SeqCheck::Duplicate);
+        assert_eq!(s.check("BTCUSDT", 15, "15"), SeqCheck::Gap { from: 11, to: 14 });
+        assert_eq!(s.check("ETHUSDT", 3, "3"), SeqCheck::InOrder, "symbols are independent");
         let loose = TradeSequences { contiguous: false, ..s.clone() };
-        assert_eq!(loose.check("BTCUSDT", 15), SeqCheck::InOrder, "non-contiguous venues only drop duplicates");
+        assert_eq!(loose.check("BTCUSDT", 15, "15"), SeqCheck::InOrder, "non-contiguous venues only drop duplicates");
+    }
+
+    #[test]
+    fn trades_of_one_match_share_a_sequence_and_are_all_kept() {
+        let mut s = TradeSequences::new(false);
+        for id in ["a", "b", "c"] {
+            assert_eq!(s.check("BTCUSDT", 7, id), SeqCheck::InOrder, "{id}");
+            s.record("BTCUSDT", 7, id);
+        }
+        assert_eq!(s.check("BTCUSDT", 7, "b"), SeqCheck::Duplicate, "the same trade again");
+        assert_eq!(s.check("BTCUSDT", 6, "z"), SeqCheck::Duplicate, "older than the last match");
+        s.record("BTCUSDT", 8, "d");
+        assert_eq!(s.check("BTCUSDT", 7, "e"), SeqCheck::Duplicate);
+        assert_eq!(s.last("BTCUSDT"), Some(8));
     }
 }

@@ -210,14 +210,14 @@ impl Session {
         let StreamEvent::Trade(trade) = ev else {
             return self.tx.send(ev).await.is_ok();
         };
-        match self.seqs.check(&trade.symbol, trade.seq) {
+        match self.seqs.check(&trade.symbol, trade.seq, &trade.trade_id) {
             SeqCheck::Duplicate => return true,
             SeqCheck::InOrder => {}
             SeqCheck::Gap { from, to } => {
                 let fetched = self.fetch(&trade.symbol, Some(from), to).await;
                 let recovered = fetched.len();
                 for t in fetched {
-                    self.seqs.record(&t.symbol, t.seq);
+                    self.seqs.record(&t.symbol, t.seq, &t.trade_id);
                     if self.tx.send(StreamEvent::Trade(t)).await.is_err() {
                         return false;
                     }
@@ -229,7 +229,7 @@ impl Session {
                 }
             }
         }
-        self.seqs.record(&trade.symbol, trade.seq);
+        self.seqs.record(&trade.symbol, trade.seq, &trade.trade_id);
         self.tx.send(StreamEvent::Trade(trade)).await.is_ok()
     }
 
@@ -238,7 +238,9 @@ impl Session {
         let seen: Vec<(String, u64)> =
             self.seqs.symbols().into_iter().filter_map(|sym| self.seqs.last(&sym).map(|l| (sym, l))).collect();
         for (symbol, last) in seen {
-            let fetched = self.fetch(&symbol, Some(last + 1), u64::MAX).await;
+            // A venue whose sequence is per match may have more trades at the last one.
+            let from = if self.seqs.contiguous() { last + 1 } else { last };
+            let fetched = self.fetch(&symbol, Some(from), u64::MAX).await;
             for t in fetched {
                 if !self.deliver(StreamEvent::Trade(t)).await {
                     return false;
@@ -278,8 +280,9 @@ impl Session {
                 }
             }
         }
+        // Stable: trades of one match (same sequence) keep the venue's order.
         got.sort_by_key(|t| t.seq);
-        got.dedup_by_key(|t| t.seq);
+        got.dedup_by(|a, b| a.seq == b.seq && a.trade_id == b.trade_id);
         got
     }
 }
