@@ -339,6 +339,8 @@ impl Core {
         let mut fills = Vec::new();
         let delta = ex.filled_quantity - order.filled;
         if delta > Decimal::ZERO {
+            // A fill report without a quantity is not a fill: use the order's totals then.
+            let fill = fill.filter(|f| f.quantity > Decimal::ZERO);
             let (price, fee, fee_asset) = match fill {
                 Some(f) => (f.price, f.fee * (delta.min(f.quantity) / f.quantity), f.fee_asset.clone()),
                 None => {
@@ -385,7 +387,7 @@ impl Core {
         let mut order = lo.order.clone();
         let mut seen = Decimal::ZERO;
         let mut out = Vec::new();
-        for t in fills {
+        for t in fills.iter().filter(|t| t.quantity > Decimal::ZERO) {
             let end = seen + t.quantity;
             if end > order.filled {
                 let qty = end - order.filled.max(seen);
