@@ -9,6 +9,7 @@
 //! | `sign.rs` | HMAC helpers shared by the venues |
 //! | `rest.rs` | the HTTP client: request-weight limiter, 429/418 + Retry-After, clock offset |
 //! | `ws.rs` | a WebSocket session: heartbeats, jittered reconnect, resubscribe, raw frames |
+//! | `json.rs` | exact decimals and fields from exchange JSON, venue symbol spellings |
 //! | `gaps.rs` | trade-sequence gap detection |
 //! | `frames.rs` | any venue's market-data frame, without a session (replay of recordings) |
 //! | `filters.rs` | rounding to tick/lot and the min-notional check before an order leaves |
@@ -29,6 +30,7 @@ pub mod filters;
 pub mod frames;
 pub mod gaps;
 pub mod gateio;
+pub mod json;
 pub mod kucoin;
 pub mod latency;
 pub mod manager;
@@ -132,6 +134,18 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// How long to wait before trying again: what the exchange asked for after a 429/418,
+    /// a short pause after a network failure, None for a definite answer.
+    pub fn retry_wait(&self) -> Option<Duration> {
+        match self {
+            ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Banned { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            ConnectorError::Network { .. } => Some(Duration::from_millis(250)),
+            _ => None,
+        }
+    }
+
     /// True for errors after which the same request may succeed if retried (network
     /// failures and throttling), as opposed to a definite answer from the exchange.
     pub fn is_retryable(&self) -> bool {
@@ -144,6 +158,45 @@ impl ConnectorError {
 
 /// Result of connector calls.
 pub type ConnectorResult<T> = Result<T, ConnectorError>;
+
+/// Send an order so that a retry never makes a second one. `send` places it (its answer
+/// may carry only ids: `None`, then the order is read back); `lookup` reads it by its
+/// client order id. A duplicate client id (`is_duplicate`) means the first try got
+/// through: the existing order is returned. A network failure leaves the outcome unknown:
+/// the order is looked up, and sent once more only if the exchange does not know it.
+pub async fn submit_idempotent<S, SF, L, LF>(
+    exchange: ExchangeId,
+    send: S,
+    lookup: L,
+    is_duplicate: fn(&ConnectorError) -> bool,
+) -> ConnectorResult<ExchangeOrder>
+where
+    S: Fn() -> SF,
+    SF: std::future::Future<Output = ConnectorResult<Option<ExchangeOrder>>>,
+    L: Fn() -> LF,
+    LF: std::future::Future<Output = ConnectorResult<ExchangeOrder>>,
+{
+    for attempt in 0..2 {
+        match send().await {
+            Ok(Some(order)) => return Ok(order),
+            Ok(None) => return lookup().await,
+            Err(e) if is_duplicate(&e) => {
+                tracing::info!(%exchange, "client order id already used: returning the existing order");
+                return lookup().await;
+            }
+            Err(e @ ConnectorError::Network { .. }) => {
+                tracing::warn!(%exchange, error = %e, "order submit failed on the network; looking it up before resending");
+                match lookup().await {
+                    Ok(found) => return Ok(found),
+                    Err(ConnectorError::OrderNotFound { .. }) if attempt == 0 => continue,
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ConnectorError::Network { exchange, reason: "order submit failed twice".into() })
+}
 
 /// The common `test_connection`: read the server time (which also measures the clock
 /// offset), then, with keys, make one signed call (`balances`) to see whether they work.

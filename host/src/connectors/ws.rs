@@ -271,7 +271,7 @@ impl Session {
                 }
                 Err(e) => {
                     tracing::warn!(exchange = %self.exchange, %symbol, error = %e, "trade backfill failed");
-                    if let Some(wait) = retry_wait(&e) {
+                    if let Some(wait) = e.retry_wait() {
                         tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
                     }
                     if tries == 2 {
@@ -284,16 +284,6 @@ impl Session {
         got.sort_by_key(|t| t.seq);
         got.dedup_by(|a, b| a.seq == b.seq && a.trade_id == b.trade_id);
         got
-    }
-}
-
-fn retry_wait(e: &super::ConnectorError) -> Option<Duration> {
-    match e {
-        super::ConnectorError::RateLimited { retry_after, .. } | super::ConnectorError::Banned { retry_after, .. } => {
-            Some(*retry_after)
-        }
-        super::ConnectorError::Network { .. } => Some(Duration::from_millis(200)),
-        _ => None,
     }
 }
 

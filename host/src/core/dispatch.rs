@@ -167,14 +167,10 @@ impl Core {
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
         let id = self.plugins.instances()[idx].id().to_string();
-        let view = self.venue.account(&id).map(|a| match self.live.open.is_empty() && self.engine_orders.is_empty() {
-            true => bindings::account_view(a, self.venue.open_orders(), &id),
-            false => {
-                let mut open = self.venue.open_orders().to_vec();
-                open.extend(self.live_open_orders(&id));
-                open.extend(self.engine_open_orders(&id).cloned());
-                bindings::account_view(a, &open, &id)
-            }
+        let view = self.venue.account(&id).map(|a| {
+            let open =
+                self.venue.open_orders().iter().chain(self.live_open_orders(&id)).chain(self.engine_open_orders(&id));
+            bindings::account_view(a, open, &id)
         });
         let inst = &mut self.plugins.instances_mut()[idx];
         inst.now_ms = self.now_ms;

@@ -37,7 +37,7 @@ impl Core {
     }
 
     /// Open engine orders of an instance (for the strategy's view).
-    pub(super) fn engine_open_orders(&self, instance: &str) -> impl Iterator<Item = &Order> {
+    pub(super) fn engine_open_orders<'a>(&'a self, instance: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
         self.engine_orders.values().filter(move |o| o.instance == instance)
     }
 

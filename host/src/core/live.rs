@@ -111,8 +111,8 @@ impl Core {
     }
 
     /// Open orders of an instance on live venues (for the strategy's view).
-    pub(super) fn live_open_orders(&self, instance: &str) -> Vec<Order> {
-        self.live.open.values().filter(|o| o.order.instance == instance).map(|o| o.order.clone()).collect()
+    pub(super) fn live_open_orders<'a>(&'a self, instance: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
+        self.live.open.values().filter(move |o| o.order.instance == instance).map(|o| &o.order)
     }
 
     /// Send a risk-checked order of a live instance: filters, journal, then the router.

@@ -211,7 +211,7 @@ impl Router {
                 }
                 Err(e) => {
                     tracing::warn!(venue = %self.venue, error = %e, "cannot load exchange info; retrying");
-                    tokio::time::sleep(retry_wait(&e).unwrap_or(wait)).await;
+                    tokio::time::sleep(e.retry_wait().unwrap_or(wait)).await;
                     wait = (wait * 2).min(Duration::from_secs(30));
                 }
             }
@@ -285,7 +285,7 @@ impl Router {
                     return;
                 }
                 Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
-                    let wait = retry_wait(&e).unwrap_or(Duration::from_millis(200));
+                    let wait = e.retry_wait().unwrap_or(Duration::from_millis(200));
                     tracing::warn!(venue = %self.venue, order_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "order not confirmed; retrying with the same client order id");
                     tokio::time::sleep(wait).await;
                 }
@@ -385,15 +385,5 @@ impl Router {
                 self.place(order_id, request).await;
             }
         }
-    }
-}
-
-fn retry_wait(e: &ConnectorError) -> Option<Duration> {
-    match e {
-        ConnectorError::RateLimited { retry_after, .. } | ConnectorError::Banned { retry_after, .. } => {
-            Some(*retry_after)
-        }
-        ConnectorError::Network { .. } => Some(Duration::from_millis(300)),
-        _ => None,
     }
 }

@@ -221,9 +221,9 @@ pub fn kind_in(k: &wit::OrderKind) -> Option<crate::execution::OrderKind> {
 }
 
 /// Refresh an instance's view of its account from the venue's.
-pub fn account_view(
+pub fn account_view<'a>(
     account: &crate::execution::Account,
-    open: &[crate::execution::Order],
+    open: impl IntoIterator<Item = &'a crate::execution::Order>,
     instance: &str,
 ) -> AccountView {
     AccountView {
@@ -237,7 +237,7 @@ pub fn account_view(
             .collect(),
         balances: account.balances.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         open_orders: open
-            .iter()
+            .into_iter()
             .filter(|o| o.instance == instance)
             .map(|o| wit::OpenOrder {
                 id: o.id,

@@ -39,9 +39,7 @@ fn on_candle(s: &mut MarketMaking, host: &MockHost, close: &str) -> Out {
 }
 
 fn host(position: &str) -> MockHost {
-    let mut h = MockHost::default();
-    h.positions.insert(ETH, d(position));
-    h
+    MockHost::holding(ETH, d(position), None)
 }
 
 fn q(side: Side, price: &str, qty: &str) -> (Side, Decimal, Decimal) {

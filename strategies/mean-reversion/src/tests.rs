@@ -22,9 +22,7 @@ fn run(s: &mut MeanReversion, host: &MockHost, close: &str) -> Vec<(Side, Decima
 }
 
 fn host(position: &str) -> MockHost {
-    let mut h = MockHost::default();
-    h.positions.insert(BTC, d(position));
-    h
+    MockHost::holding(BTC, d(position), None)
 }
 
 #[test]

@@ -18,12 +18,7 @@ fn run(s: &mut Momentum, host: &MockHost, close: &str) -> Vec<(Side, Decimal, St
 }
 
 fn host(position: &str, entry: Option<&str>) -> MockHost {
-    let mut h = MockHost::default();
-    h.positions.insert(BTC, d(position));
-    if let Some(e) = entry {
-        h.entry_prices.insert(BTC, d(e));
-    }
-    h
+    MockHost::holding(BTC, d(position), entry.map(d))
 }
 
 fn params(stop_loss: &'static str) -> Vec<(&'static str, &'static str)> {

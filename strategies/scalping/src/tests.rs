@@ -18,12 +18,7 @@ fn run(s: &mut Scalping, host: &MockHost, close: &str) -> Vec<(Side, Decimal, St
 }
 
 fn host(position: &str, entry: Option<&str>) -> MockHost {
-    let mut h = MockHost::default();
-    h.positions.insert(BTC, d(position));
-    if let Some(e) = entry {
-        h.entry_prices.insert(BTC, d(e));
-    }
-    h
+    MockHost::holding(BTC, d(position), entry.map(d))
 }
 
 const PARAMS: &[(&str, &str)] =

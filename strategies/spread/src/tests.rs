@@ -34,12 +34,7 @@ fn orders(intents: &[Intent]) -> Vec<(Side, Decimal, String)> {
 }
 
 fn host(position: &str, entry: Option<&str>) -> MockHost {
-    let mut h = MockHost::default();
-    h.positions.insert(BTC, d(position));
-    if let Some(e) = entry {
-        h.entry_prices.insert(BTC, d(e));
-    }
-    h
+    MockHost::holding(BTC, d(position), entry.map(d))
 }
 
 const PARAMS: &[(&str, &str)] = &[("qty.BTCUSDT", "0.001"), ("max_trades", "3")];

@@ -308,25 +308,13 @@ impl Connector for BinanceConnector {
         params.push(("newClientOrderId", order.client_order_id.clone()));
         params.push(("newOrderRespType", "RESULT".to_string()));
         let by_client = OrderRef::Client(order.client_order_id.clone());
-        match self.send_order(&params).await {
-            Ok(o) => Ok(o),
-            Err(e) if is_duplicate(&e) => {
-                tracing::info!(exchange = %EX, client_order_id = %order.client_order_id, "duplicate client order id: returning the existing order");
-                self.get_order(&order.symbol, &by_client).await
-            }
-            Err(e @ ConnectorError::Network { .. }) => {
-                tracing::warn!(exchange = %EX, client_order_id = %order.client_order_id, error = %e, "order submit failed on the network; looking it up before resending");
-                match self.get_order(&order.symbol, &by_client).await {
-                    Ok(o) => Ok(o),
-                    Err(ConnectorError::OrderNotFound { .. }) => match self.send_order(&params).await {
-                        Err(e) if is_duplicate(&e) => self.get_order(&order.symbol, &by_client).await,
-                        other => other,
-                    },
-                    Err(_) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        super::submit_idempotent(
+            EX,
+            || async { self.send_order(&params).await.map(Some) },
+            || self.get_order(&order.symbol, &by_client),
+            is_duplicate,
+        )
+        .await
     }
 
     async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {

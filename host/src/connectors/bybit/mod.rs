@@ -318,27 +318,15 @@ impl Connector for BybitConnector {
         if order.reduce_only && self.category() == "linear" {
             body["reduceOnly"] = json!(true);
         }
+        // The create answer carries only ids: the order is read back.
         let by_link = OrderRef::Client(order.client_order_id.clone());
-        match self.send_order(&body).await {
-            Ok(()) => self.get_order(&order.symbol, &by_link).await,
-            Err(e) if is_duplicate(&e) => {
-                tracing::info!(exchange = %EX, client_order_id = %order.client_order_id, "duplicate orderLinkId: returning the existing order");
-                self.get_order(&order.symbol, &by_link).await
-            }
-            Err(e @ ConnectorError::Network { .. }) => {
-                tracing::warn!(exchange = %EX, client_order_id = %order.client_order_id, error = %e, "order submit failed on the network; looking it up before resending");
-                match self.get_order(&order.symbol, &by_link).await {
-                    Ok(o) => Ok(o),
-                    Err(ConnectorError::OrderNotFound { .. }) => match self.send_order(&body).await {
-                        Ok(()) => self.get_order(&order.symbol, &by_link).await,
-                        Err(e) if is_duplicate(&e) => self.get_order(&order.symbol, &by_link).await,
-                        Err(e) => Err(e),
-                    },
-                    Err(_) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        super::submit_idempotent(
+            EX,
+            || async { self.send_order(&body).await.map(|()| None) },
+            || self.get_order(&order.symbol, &by_link),
+            is_duplicate,
+        )
+        .await
     }
 
     async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {

@@ -439,25 +439,13 @@ impl Connector for GateioConnector {
             });
         }
         let by_client = OrderRef::Client(order.client_order_id.clone());
-        for attempt in 0..2 {
-            match self.submit(order).await {
-                Ok(o) => return Ok(o),
-                Err(e) if is_duplicate(&e) => {
-                    tracing::info!(exchange = %EX, "client order id already used; returning the existing order");
-                    return self.get_order(&order.symbol, &by_client).await;
-                }
-                Err(e @ ConnectorError::Network { .. }) => {
-                    tracing::warn!(exchange = %EX, error = %e, "order submit failed on the network; looking it up");
-                    match self.get_order(&order.symbol, &by_client).await {
-                        Ok(found) => return Ok(found),
-                        Err(ConnectorError::OrderNotFound { .. }) if attempt == 0 => continue,
-                        Err(_) => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(ConnectorError::Network { exchange: EX, reason: "order submit failed twice".into() })
+        super::submit_idempotent(
+            EX,
+            || async { self.submit(order).await.map(Some) },
+            || self.get_order(&order.symbol, &by_client),
+            is_duplicate,
+        )
+        .await
     }
 
     async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {

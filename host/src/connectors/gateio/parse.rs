@@ -11,7 +11,6 @@ use crate::connectors::types::*;
 use crate::execution::Side;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::str::FromStr;
 
 /// Result of a parse step; the error says which field was wrong.
 pub type ParseResult<T> = Result<T, String>;
@@ -21,16 +20,7 @@ const QUOTES: &[&str] = &["USDT", "USDC", "FDUSD", "USD", "BTC", "ETH", "GT", "T
 
 /// `BTCUSDT` -> `BTC_USDT` (already-split symbols pass through).
 pub fn venue_symbol(host: &str) -> String {
-    if host.contains('_') {
-        return host.to_ascii_uppercase();
-    }
-    let upper = host.to_ascii_uppercase();
-    for q in QUOTES {
-        if let Some(base) = upper.strip_suffix(q).filter(|b| !b.is_empty()) {
-            return format!("{base}_{q}");
-        }
-    }
-    upper
+    crate::connectors::json::venue_symbol(host, '_', QUOTES)
 }
 
 /// `BTC_USDT` -> `BTCUSDT`.
@@ -38,46 +28,7 @@ pub fn host_symbol(venue: &str) -> String {
     venue.replace('_', "")
 }
 
-/// A decimal from a JSON string or number, through its text.
-pub fn dec(v: &Value) -> ParseResult<Decimal> {
-    let text = match v {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        other => return Err(format!("expected a decimal, got {other}")),
-    };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|e| format!("bad decimal {text:?}: {e}"))
-}
-
-/// Field `key` of `obj` as a decimal.
-pub fn dec_field(obj: &Value, key: &str) -> ParseResult<Decimal> {
-    dec(obj.get(key).ok_or_else(|| format!("missing field {key}"))?).map_err(|e| format!("{key}: {e}"))
-}
-
-/// Field `key` as a decimal, if present, non-null and non-empty.
-pub fn opt_dec(obj: &Value, key: &str) -> Option<Decimal> {
-    match obj.get(key)? {
-        Value::Null => None,
-        Value::String(s) if s.trim().is_empty() => None,
-        v => dec(v).ok(),
-    }
-}
-
-/// Field `key` as a string (numbers are rendered as text).
-pub fn str_field(obj: &Value, key: &str) -> ParseResult<String> {
-    match obj.get(key) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(format!("missing field {key}")),
-    }
-}
-
-/// Field `key` as an integer (string or number; a fractional part is cut off).
-pub fn int_field(obj: &Value, key: &str) -> ParseResult<i64> {
-    let d = dec_field(obj, key)?;
-    i64::try_from(d.trunc()).map_err(|_| format!("{key}: {d} out of range"))
-}
+pub use crate::connectors::json::{dec, dec_field, int_field, opt_dec, str_field};
 
 /// A trade or order time in ms: `create_time_ms` (possibly fractional) or `create_time` s.
 fn time_ms(obj: &Value, ms_key: &str, s_key: &str) -> ParseResult<i64> {

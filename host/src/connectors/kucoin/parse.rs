@@ -7,7 +7,6 @@ use crate::connectors::types::*;
 use crate::execution::Side;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::str::FromStr;
 
 /// Result of a parse step; the error says which field was wrong.
 pub type ParseResult<T> = Result<T, String>;
@@ -16,16 +15,7 @@ const QUOTES: &[&str] = &["USDT", "USDC", "USD", "BTC", "ETH", "KCS", "TUSD", "E
 
 /// `BTCUSDT` -> `BTC-USDT` (already-split symbols pass through).
 pub fn venue_symbol(host: &str) -> String {
-    let upper = host.to_ascii_uppercase();
-    if upper.contains('-') {
-        return upper;
-    }
-    for q in QUOTES {
-        if let Some(base) = upper.strip_suffix(q).filter(|b| !b.is_empty()) {
-            return format!("{base}-{q}");
-        }
-    }
-    upper
+    crate::connectors::json::venue_symbol(host, '-', QUOTES)
 }
 
 /// `BTC-USDT` -> `BTCUSDT`.
@@ -33,46 +23,7 @@ pub fn host_symbol(venue: &str) -> String {
     venue.replace('-', "")
 }
 
-/// A decimal from a JSON string or number, through its text.
-pub fn dec(v: &Value) -> ParseResult<Decimal> {
-    let text = match v {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        other => return Err(format!("expected a decimal, got {other}")),
-    };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|e| format!("bad decimal {text:?}: {e}"))
-}
-
-/// Field `key` as a decimal.
-pub fn dec_field(obj: &Value, key: &str) -> ParseResult<Decimal> {
-    dec(obj.get(key).ok_or_else(|| format!("missing field {key}"))?).map_err(|e| format!("{key}: {e}"))
-}
-
-/// Field `key` as a decimal, if present, non-null and non-empty.
-pub fn opt_dec(obj: &Value, key: &str) -> Option<Decimal> {
-    match obj.get(key)? {
-        Value::Null => None,
-        Value::String(s) if s.trim().is_empty() => None,
-        v => dec(v).ok(),
-    }
-}
-
-/// Field `key` as text.
-pub fn str_field(obj: &Value, key: &str) -> ParseResult<String> {
-    match obj.get(key) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        _ => Err(format!("missing field {key}")),
-    }
-}
-
-/// Field `key` as an integer (string or number).
-pub fn int_field(obj: &Value, key: &str) -> ParseResult<i64> {
-    let d = dec_field(obj, key)?;
-    i64::try_from(d.trunc()).map_err(|_| format!("{key}: {d} out of range"))
-}
+pub use crate::connectors::json::{dec, dec_field, int_field, opt_dec, str_field};
 
 /// A ns timestamp field as ms.
 fn ns_to_ms(obj: &Value, key: &str) -> ParseResult<i64> {
