@@ -136,13 +136,21 @@ pub async fn run(
         FeedChoice::Live(v) => v.clone(),
         _ => Vec::new(),
     };
+    if !live_feed.is_empty() {
+        // A market qualified with its exchange (`bybit:BTCUSDT`) streams from that exchange.
+        for v in config.qualified_exchanges() {
+            if !live_feed.contains(&v) {
+                live_feed.push(v);
+            }
+        }
+    }
     let traded_live = venues_of(&config);
     if !traded_live.is_empty() && live_feed.is_empty() {
         tracing::warn!(venues = ?traded_live, "strategies trade on exchanges but the feed is not live: their orders go out, prices come from the {} feed", match settings.feed { FeedChoice::Replay(_) => "replay", _ => "synthetic" });
     }
     live_feed.dedup();
     let feed = match live_feed.is_empty() {
-        true => Some(open_feed(&settings.feed, &symbols)?),
+        true => Some(open_feed(&settings.feed, &symbols, &config.qualified_markets())?),
         false => None,
     };
     let (feed_name, skip_first_partial) = match (&settings.feed, &feed) {
@@ -200,8 +208,8 @@ pub async fn run(
     }
     for venue in &live_feed {
         let connector = make_connector(&registry, *venue)?;
-        let names = feed_symbols.get(venue).cloned().unwrap_or_default();
-        live_tasks.push(tokio::spawn(live_market_data(connector, names, symbols.clone(), tx.clone())));
+        let routes = feed_symbols.get(venue).cloned().unwrap_or_default();
+        live_tasks.push(tokio::spawn(live_market_data(connector, routes, symbols.clone(), tx.clone())));
     }
     let core_thread = std::thread::Builder::new()
         .name("core".into())
@@ -307,29 +315,41 @@ pub async fn run(
 
 /// Exchanges the configured strategies trade on.
 fn venues_of(config: &PluginsConfig) -> Vec<ExchangeId> {
-    let mut v: Vec<ExchangeId> =
-        config.strategies.iter().filter(|s| s.enabled).filter_map(|s| ExchangeId::parse(&s.venue)).collect();
-    v.sort();
-    v.dedup();
-    v
+    config.traded_exchanges()
 }
 
-/// Symbols to stream from each live feed venue: those its strategies trade, and the
-/// paper strategies' symbols from the first venue.
-fn live_symbols(config: &PluginsConfig, venues: &[ExchangeId]) -> std::collections::HashMap<ExchangeId, Vec<String>> {
-    let mut out: std::collections::HashMap<ExchangeId, Vec<String>> = Default::default();
+/// One pair streamed from an exchange and the market names its events are published under:
+/// the bare name (`BTCUSDT`) for instances that take the pair from this feed, the qualified
+/// one (`bybit:BTCUSDT`) for instances that name the exchange.
+type FeedRoute = (String, Vec<String>);
+
+/// What to stream from each live feed venue: a qualified market from its own exchange; a
+/// bare symbol from the exchange its instance trades on, or else from the first venue.
+fn live_symbols(
+    config: &PluginsConfig,
+    venues: &[ExchangeId],
+) -> std::collections::HashMap<ExchangeId, Vec<FeedRoute>> {
+    let mut out: std::collections::HashMap<ExchangeId, Vec<FeedRoute>> = Default::default();
     for s in config.strategies.iter().filter(|s| s.enabled) {
-        let venue = match ExchangeId::parse(&s.venue) {
-            Some(v) if venues.contains(&v) => v,
-            _ => match venues.first() {
-                Some(v) => *v,
-                None => continue,
-            },
-        };
-        let list = out.entry(venue).or_default();
         for sym in &s.symbols {
-            if !list.contains(&sym.name) {
-                list.push(sym.name.clone());
+            let venue = match (sym.venue().and_then(ExchangeId::parse), ExchangeId::parse(&s.venue)) {
+                (Some(v), _) => v,
+                (None, Some(v)) if venues.contains(&v) => v,
+                _ => match venues.first() {
+                    Some(v) => *v,
+                    None => continue,
+                },
+            };
+            let routes = out.entry(venue).or_default();
+            let pos = match routes.iter().position(|(pair, _)| pair == sym.pair()) {
+                Some(i) => i,
+                None => {
+                    routes.push((sym.pair().to_string(), Vec::new()));
+                    routes.len() - 1
+                }
+            };
+            if !routes[pos].1.contains(&sym.name) {
+                routes[pos].1.push(sym.name.clone());
             }
         }
     }
@@ -365,7 +385,7 @@ pub(crate) async fn send_input(tx: &SyncSender<Input>, input: Input) -> bool {
 /// so candles close on the minute even in a quiet market.
 async fn live_market_data(
     connector: Arc<dyn crate::connectors::Connector>,
-    names: Vec<String>,
+    routes: Vec<FeedRoute>,
     symbols: SharedSymbols,
     tx: SyncSender<Input>,
 ) {
@@ -380,9 +400,18 @@ async fn live_market_data(
         }
     };
     let mut subs = Vec::new();
-    for n in &names {
-        subs.push(Subscription::Trades(n.clone()));
-        subs.push(Subscription::BookTicker(n.clone()));
+    let mut cache = feeds::SymbolCache::new(symbols);
+    // The exchange's pair id -> the market ids its events are published under.
+    let mut publish: std::collections::HashMap<crate::market_data::SymbolId, Vec<crate::market_data::SymbolId>> =
+        Default::default();
+    for (pair, names) in &routes {
+        subs.push(Subscription::Trades(pair.clone()));
+        subs.push(Subscription::BookTicker(pair.clone()));
+        let (Ok(id), Ok(ids)) = (cache.resolve(pair), names.iter().map(|n| cache.resolve(n)).collect()) else {
+            tracing::error!(%venue, %pair, "not a symbol");
+            continue;
+        };
+        publish.insert(id, ids);
     }
     let mut handle = match connector.stream(subs, false) {
         Ok(h) => h,
@@ -391,7 +420,6 @@ async fn live_market_data(
             return;
         }
     };
-    let mut cache = feeds::SymbolCache::new(symbols);
     let mut clock = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut last_trade_ms = i64::MIN;
     loop {
@@ -408,23 +436,27 @@ async fn live_market_data(
                 continue;
             }
         };
-        let fe = match event {
+        let ids = |cache: &mut feeds::SymbolCache, name: &str| {
+            cache.resolve(name).ok().and_then(|id| publish.get(&id)).map(Vec::as_slice).unwrap_or_default()
+        };
+        let batch: Vec<FeedEvent> = match event {
             StreamEvent::Trade(t) => {
                 crate::connectors::latency::stage("1 trade decoded, to the core");
-                let Ok(symbol) = cache.resolve(&t.symbol) else { continue };
                 last_trade_ms = last_trade_ms.max(t.time_ms);
-                FeedEvent::Trade(Tick {
+                let tick = |symbol| Tick {
                     symbol,
                     time_ms: t.time_ms,
                     price: t.price,
                     qty: t.quantity,
                     trade_id: t.seq,
                     buyer_maker: t.buyer_maker,
-                })
+                };
+                ids(&mut cache, &t.symbol).iter().map(|&id| FeedEvent::Trade(tick(id))).collect()
             }
             StreamEvent::Quote(q) => {
-                let Ok(symbol) = cache.resolve(&q.symbol) else { continue };
-                FeedEvent::Book(BookTicker { symbol, bid: q.bid, bid_qty: q.bid_qty, ask: q.ask, ask_qty: q.ask_qty })
+                let book =
+                    |symbol| BookTicker { symbol, bid: q.bid, bid_qty: q.bid_qty, ask: q.ask, ask_qty: q.ask_qty };
+                ids(&mut cache, &q.symbol).iter().map(|&id| FeedEvent::Book(book(id))).collect()
             }
             StreamEvent::Connected { attempt } => {
                 tracing::info!(%venue, attempt, "market data connected");
@@ -440,21 +472,34 @@ async fn live_market_data(
             }
             _ => continue,
         };
-        if !send_input(&tx, Input::Market(vec![fe])).await {
+        if !batch.is_empty() && !send_input(&tx, Input::Market(batch)).await {
             return;
         }
     }
 }
 
-fn open_feed(choice: &FeedChoice, symbols: &SharedSymbols) -> Result<Box<dyn Feed>, StartError> {
+/// A pull feed; `markets` are the venue-qualified markets the strategies want (a synthetic
+/// stand-in each, or a recording's frames of that venue).
+fn open_feed(
+    choice: &FeedChoice,
+    symbols: &SharedSymbols,
+    markets: &[crate::market_data::SymbolInfo],
+) -> Result<Box<dyn Feed>, StartError> {
     Ok(match choice {
-        FeedChoice::Synthetic { seed, start_ms } => Box::new(feeds::synthetic::SyntheticFeed::new(
-            *seed,
-            *start_ms,
-            &feeds::synthetic::default_markets(),
-            symbols.clone(),
-        )?),
-        FeedChoice::Replay(paths) => feeds::open_replay(paths, symbols.clone())?,
+        FeedChoice::Synthetic { seed, start_ms } => Box::new(
+            feeds::synthetic::SyntheticFeed::new(
+                *seed,
+                *start_ms,
+                &feeds::synthetic::default_markets(),
+                symbols.clone(),
+            )?
+            .with_venues(markets)?,
+        ),
+        FeedChoice::Replay(paths) => {
+            let config =
+                feeds::ReplayConfig { markets: markets.iter().map(|m| m.name.clone()).collect(), ..Default::default() };
+            feeds::open_replay_with(paths, symbols.clone(), &config)?
+        }
         FeedChoice::Live(_) | FeedChoice::Auto { .. } => {
             return Err(StartError::Io("a live feed is not a pull feed".into()));
         }

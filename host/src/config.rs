@@ -191,7 +191,10 @@ pub struct StrategyConfig {
     /// Symbols traded.
     pub symbols: Vec<SymbolInfo>,
     /// `paper`, or an exchange: `binance`, `gateio`, `kucoin`, `bybit` (testnet unless
-    /// `<EXCHANGE>_TESTNET=false`).
+    /// `<EXCHANGE>_TESTNET=false`), or `live`: every symbol is qualified (`bybit:BTCUSDT`)
+    /// and its orders go to that exchange. Under an exchange venue, a qualified symbol
+    /// trades on its own exchange and a bare one on the venue; under `paper`, qualified
+    /// symbols are paper markets fed by their exchange (or a synthetic stand-in).
     pub venue: String,
     /// Whether it runs.
     pub enabled: bool,
@@ -214,7 +217,62 @@ pub struct PluginsConfig {
     pub strategies: Vec<StrategyConfig>,
 }
 
+impl StrategyConfig {
+    /// The exchange orders on `symbol` go to; `None` for paper trading.
+    pub fn exchange_for(&self, symbol: &SymbolInfo) -> Option<crate::connectors::ExchangeId> {
+        use crate::connectors::ExchangeId;
+        match self.venue.as_str() {
+            "paper" => None,
+            venue => symbol.venue().and_then(ExchangeId::parse).or_else(|| ExchangeId::parse(venue)),
+        }
+    }
+
+    /// Every exchange this instance sends orders to.
+    pub fn exchanges(&self) -> Vec<crate::connectors::ExchangeId> {
+        let mut v: Vec<_> = self.symbols.iter().filter_map(|s| self.exchange_for(s)).collect();
+        if let Some(ex) = crate::connectors::ExchangeId::parse(&self.venue) {
+            v.push(ex);
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
 impl PluginsConfig {
+    /// The exchanges the enabled instances send orders to, sorted.
+    pub fn traded_exchanges(&self) -> Vec<crate::connectors::ExchangeId> {
+        let mut v: Vec<_> = self.strategies.iter().filter(|s| s.enabled).flat_map(|s| s.exchanges()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The venue-qualified markets (`bybit:BTCUSDT`) of the enabled instances, in file order.
+    pub fn qualified_markets(&self) -> Vec<SymbolInfo> {
+        let mut v: Vec<SymbolInfo> = Vec::new();
+        for m in self.strategies.iter().filter(|s| s.enabled).flat_map(|s| &s.symbols) {
+            if m.venue().is_some() && !v.contains(m) {
+                v.push(m.clone());
+            }
+        }
+        v
+    }
+
+    /// Every exchange a market of an enabled instance is qualified with (`bybit:BTCUSDT`),
+    /// sorted: with a live feed these stream from their exchange whatever the instance's venue.
+    pub fn qualified_exchanges(&self) -> Vec<crate::connectors::ExchangeId> {
+        let mut v: Vec<_> = self
+            .strategies
+            .iter()
+            .filter(|s| s.enabled)
+            .flat_map(|s| s.symbols.iter().filter_map(|m| m.venue().and_then(crate::connectors::ExchangeId::parse)))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Read and validate a file; `env` answers environment lookups (so tests need not
     /// touch the process environment).
     pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -263,10 +321,10 @@ fn validate_strategy(
         return Err(err("module", "empty path".into()));
     }
     let venue = match crate::connectors::ExchangeId::parse(&s.venue) {
-        _ if s.venue == "paper" => "paper".to_string(),
+        _ if s.venue == "paper" || s.venue == "live" => s.venue.clone(),
         Some(ex) => ex.as_str().to_string(),
         None => {
-            let msg = format!("unknown venue `{}`; use paper, binance, gateio, kucoin or bybit", s.venue);
+            let msg = format!("unknown venue `{}`; use paper, live, binance, gateio, kucoin or bybit", s.venue);
             return Err(err("venue", msg));
         }
     };
@@ -281,6 +339,19 @@ fn validate_strategy(
     for name in &symbol_names {
         let info =
             SymbolInfo::parse(name).ok_or_else(|| err("symbols", format!("`{name}` is not a symbol like BTCUSDT")))?;
+        let info = match info.venue().map(|v| (v, crate::connectors::ExchangeId::parse(v))) {
+            None => info,
+            // One spelling per exchange (`gate:` is `gateio:`), so one market has one name.
+            Some((_, Some(ex))) => SymbolInfo { name: format!("{ex}:{}", info.pair()), ..info },
+            Some((v, None)) => {
+                let msg = format!("`{name}`: unknown venue `{v}`; qualify with binance, gateio, kucoin or bybit");
+                return Err(err("symbols", msg));
+            }
+        };
+        if venue == "live" && info.venue().is_none() {
+            let msg = format!("`{name}`: with venue = \"live\" every symbol names its exchange, e.g. `binance:{name}`");
+            return Err(err("symbols", msg));
+        }
         if !symbols.contains(&info) {
             symbols.push(info);
         }

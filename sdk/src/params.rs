@@ -80,6 +80,26 @@ impl Params {
         Ok(self.get(key)?.unwrap_or(default))
     }
 
+    /// A per-symbol key: `key.<symbol>` (`qty.BTCUSDT`, or `qty."bybit:BTCUSDT"` for a
+    /// venue's market), then `key.<pair>` for a venue's market (`qty.BTCUSDT` also sizes
+    /// `bybit:BTCUSDT`), then plain `key` for every symbol; `None` when none is set.
+    pub fn for_symbol<T: FromStr>(&self, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
+        if let Some(v) = self.get(&format!("{key}.{symbol}"))? {
+            return Ok(Some(v));
+        }
+        if let Some((_, pair)) = symbol.split_once(':')
+            && let Some(v) = self.get(&format!("{key}.{pair}"))?
+        {
+            return Ok(Some(v));
+        }
+        self.get(key)
+    }
+
+    /// [`Params::for_symbol`] that must be set; the error names `key.<symbol>`.
+    pub fn require_for_symbol<T: FromStr>(&self, key: &str, symbol: &str) -> Result<T, ParamError> {
+        self.for_symbol(key, symbol)?.ok_or_else(|| ParamError::Missing { key: format!("{key}.{symbol}") })
+    }
+
     /// A key that must be present.
     pub fn require<T: FromStr>(&self, key: &str) -> Result<T, ParamError> {
         self.get(key)?.ok_or_else(|| ParamError::Missing { key: key.into() })
@@ -116,5 +136,18 @@ mod tests {
         assert_eq!(err.to_string(), "parameter `bad` = `ten`: expected u32");
         let err = Params::check("period", 0u32, |v| *v > 0, "a positive integer").unwrap_err();
         assert_eq!(err.to_string(), "parameter `period` = `0`: expected a positive integer");
+    }
+
+    #[test]
+    fn per_symbol_keys_fall_back_from_the_market_to_its_pair_to_the_plain_key() {
+        let p = Params::new([("qty.BTCUSDT", "1"), ("qty.bybit:BTCUSDT", "2"), ("qty", "3"), ("size.BTCUSDT", "x")]);
+        assert_eq!(p.for_symbol::<u32>("qty", "bybit:BTCUSDT"), Ok(Some(2)));
+        assert_eq!(p.for_symbol::<u32>("qty", "binance:BTCUSDT"), Ok(Some(1)), "the pair's value");
+        assert_eq!(p.for_symbol::<u32>("qty", "BTCUSDT"), Ok(Some(1)));
+        assert_eq!(p.for_symbol::<u32>("qty", "ETHUSDT"), Ok(Some(3)), "the plain key");
+        assert_eq!(p.for_symbol::<u32>("other", "ETHUSDT"), Ok(None));
+        assert!(p.for_symbol::<u32>("size", "gateio:BTCUSDT").is_err(), "a bad value is an error, not absent");
+        let missing = p.require_for_symbol::<u32>("other", "bybit:ETHUSDT").unwrap_err();
+        assert_eq!(missing, ParamError::Missing { key: "other.bybit:ETHUSDT".into() });
     }
 }

@@ -142,6 +142,18 @@ pub struct SymbolInfo {
     pub quote: String,
 }
 
+impl SymbolInfo {
+    /// The venue of a venue-qualified market (`bybit` in `bybit:BTCUSDT`), else `None`.
+    pub fn venue(&self) -> Option<&str> {
+        self.name.split_once(':').map(|(v, _)| v)
+    }
+
+    /// The pair without its venue (`BTCUSDT` in `bybit:BTCUSDT`).
+    pub fn pair(&self) -> &str {
+        self.name.split_once(':').map_or(&self.name, |(_, p)| p)
+    }
+}
+
 /// Everything a strategy learns at start.
 #[derive(Debug, Clone, Default)]
 pub struct InitContext {
@@ -156,7 +168,8 @@ pub struct InitContext {
 impl InitContext {
     /// The symbol with this exchange name, if the instance trades it.
     pub fn symbol(&self, name: &str) -> Option<&SymbolInfo> {
-        self.symbols.iter().find(|s| s.name == name)
+        let name = name.trim();
+        self.symbols.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 }
 

@@ -158,3 +158,77 @@ fn sma_ema_backtest_follows_the_candle_convention_and_is_deterministic() {
     let second = tempfile::tempdir().unwrap();
     assert_eq!(backtest(second.path())["variants"], report["variants"], "identical reports");
 }
+
+/// A flat 30-minute OHLCV file at 60,000, but for `moves` (minute, open, close).
+fn ohlcv(path: &std::path::Path, moves: &[(u32, u32, u32)]) {
+    let mut text = String::from("open_time,open,high,low,close,volume\n");
+    for m in 0..30u32 {
+        let (o, c) = moves.iter().find(|(at, ..)| *at == m).map_or((60_000, 60_000), |(_, o, c)| (*o, *c));
+        text.push_str(&format!("2024-08-09 00:{m:02}:00,{o},{},{},{c},1.5\n", o.max(c) + 10, o.min(c) - 10));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// One pair on two venues, each from its own file (`binance:FILE`, `bybit:FILE`): the
+/// arbitrage strategy sees two markets, sells on Bybit what it bought on Binance while Bybit
+/// is rich, buys it back there when Bybit turns cheap, and the account books both legs.
+#[test]
+fn arbitrage_backtest_across_two_venues_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(wasm("arbitrage"), dir.join("plugins/arbitrage.wasm")).unwrap();
+    let config = "version = 1\n[[strategy]]\nid = \"arb\"\nmodule = \"arbitrage.wasm\"\n\
+                  symbols = [\"binance:BTCUSDT\", \"bybit:BTCUSDT\"]\n[strategy.params]\n\
+                  leg_a = \"binance:BTCUSDT\"\nleg_b = \"bybit:BTCUSDT\"\nqty = \"0.01\"\n";
+    std::fs::write(dir.join("plugins.toml"), config).unwrap();
+    ohlcv(&dir.join("BTCUSDT-binance.csv"), &[]);
+    let bybit = [(10, 60_000, 60_300), (11, 60_300, 60_000), (20, 60_000, 59_700), (21, 59_700, 60_000)];
+    ohlcv(&dir.join("BTCUSDT-bybit.csv"), &bybit);
+    let out = Command::new(binary())
+        .current_dir(dir)
+        .args(["backtest", "binance:BTCUSDT-binance.csv", "bybit:BTCUSDT-bybit.csv", "--out", "report"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report/report.json")).unwrap()).unwrap();
+    let v = &report["variants"][0];
+    let trades: Vec<(String, String, Decimal, Decimal)> = v["trades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let dec = |k: &str| t[k].as_str().unwrap().parse::<Decimal>().unwrap();
+            (
+                t["symbol"].as_str().unwrap().into(),
+                t["side"].as_str().unwrap().into(),
+                dec("price"),
+                dec("realized_pnl"),
+            )
+        })
+        .collect();
+    let t =
+        |s: &str, side: &str, p: i64, pnl: i64| (s.to_string(), side.to_string(), Decimal::from(p), Decimal::from(pnl));
+    assert_eq!(
+        trades,
+        [
+            // Bybit rich at the close of minute 10: buy Binance, then sell Bybit, at minute 11's opens.
+            t("binance:BTCUSDT", "BUY", 60_000, 0),
+            t("bybit:BTCUSDT", "SELL", 60_300, 0),
+            // Bybit cheap at minute 20: buy it back at minute 21's open (the short realises
+            // 0.01 x 600), then sell Binance (at minute 22's open: Binance's bar of minute 21
+            // opened before the buy filled).
+            t("bybit:BTCUSDT", "BUY", 59_700, 6),
+            t("binance:BTCUSDT", "SELL", 60_000, 0),
+        ],
+        "{:#}",
+        v["trades"]
+    );
+    let m = &v["metrics"];
+    assert_eq!(m["trades"], 2, "two round trips, one per market: {m}");
+    // 6 USDT realised less the 0.1 % taker fee of each fill.
+    let net = m["net_pnl"].as_f64().unwrap();
+    assert!((net - (6.0 - 0.6 - 0.603 - 0.597 - 0.6)).abs() < 1e-6, "{m}");
+    assert_eq!(v["equity"].as_array().unwrap().last().unwrap()[1].as_f64(), Some(10_000.0 + net), "{m}");
+}

@@ -118,3 +118,81 @@ async fn gateio_round_trip() {
 async fn kucoin_round_trip() {
     round_trip("kucoin", "KUCOIN", fake::kucoin::start(FakeKeys::default()).await).await;
 }
+
+/// One strategy on one pair at two exchanges (`venue = "live"`, symbols `binance:BTCUSDT`
+/// and `bybit:BTCUSDT`): each market streams from its own exchange, the arbitrage buys on
+/// the cheap one and sells on the rich one, and each order goes, signed, to its own
+/// exchange; after kill -9 and a restart nothing is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arbitrage_across_two_exchanges() {
+    let binance = fake::binance::start(FakeKeys::default()).await;
+    let bybit = fake::bybit::start(FakeKeys::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for f in [&binance, &bybit] {
+        f.state.push_trade("BTCUSDT", d("60000"), d("0.5"), false);
+    }
+    let toml = "version = 1\n[[strategy]]\nid = \"arb\"\nmodule = \"arbitrage.wasm\"\n\
+                symbols = [\"binance:BTCUSDT\", \"bybit:BTCUSDT\"]\nvenue = \"live\"\n[strategy.params]\n\
+                leg_a = \"binance:BTCUSDT\"\nleg_b = \"bybit:BTCUSDT\"\nqty = \"0.01\"\n";
+    let both: Vec<_> = env(&binance, "BINANCE").into_iter().chain(env(&bybit, "BYBIT")).collect();
+    let modules = vec![("arbitrage.wasm", wasm("arbitrage"))];
+    let setup = Setup { plugins_toml: toml, modules, args: vec!["run".into()], env: both.clone() };
+    let host = Host::start(dir.path(), setup).unwrap();
+    let both_ready = |v: &Value| {
+        v["venues"].as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["ready"] == Value::Bool(true)))
+    };
+    host.wait_for("/api/v1/risk", 60, both_ready).await.unwrap();
+
+    // Minutes ahead of the clock, so candles close on trade time: Bybit 0.5 % rich in m1.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let m1 = now - now.rem_euclid(60_000) + 120_000;
+    // The host joined the market mid-minute: the first minute it sees is partial, not traded on.
+    binance.state.push_trade_at("BTCUSDT", d("60000"), d("0.1"), true, m1 - 59_000);
+    bybit.state.push_trade_at("BTCUSDT", d("60000"), d("0.1"), false, m1 - 58_000);
+    binance.state.push_trade_at("BTCUSDT", d("60000"), d("0.1"), true, m1 + 1_000);
+    bybit.state.push_trade_at("BTCUSDT", d("60300"), d("0.1"), false, m1 + 2_000);
+    // Trades of the next minute close m1 on both markets.
+    binance.state.push_trade_at("BTCUSDT", d("60000"), d("0.1"), true, m1 + 61_000);
+    bybit.state.push_trade_at("BTCUSDT", d("60300"), d("0.1"), false, m1 + 62_000);
+    wait_until("the buy at Binance and the sell at Bybit", 30, &host, || {
+        let filled =
+            |f: &FakeExchange, side: &str| f.state.orders().iter().any(|o| o.side == side && o.status == "FILLED");
+        filled(&binance, "BUY") && filled(&bybit, "SELL")
+    })
+    .await;
+    let trades = host.wait_for("/trades", 20, |v| v.as_array().is_some_and(|a| a.len() == 2)).await.unwrap();
+    let mut seen: Vec<(String, String, Decimal, Decimal)> = trades
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (t["symbol"].as_str().unwrap().into(), t["side"].as_str().unwrap().into(), num(&t["price"]), num(&t["qty"]))
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("binance:BTCUSDT".into(), "BUY".into(), d("60000"), d("0.01")),
+            ("bybit:BTCUSDT".into(), "SELL".into(), d("60300"), d("0.01"))
+        ],
+        "{trades}"
+    );
+    for (f, side) in [(&binance, "BUY"), (&bybit, "SELL")] {
+        let orders = f.state.orders();
+        assert_eq!(orders.len(), 1, "one order per exchange, on the right one: {orders:#?}");
+        assert_eq!((orders[0].symbol.as_str(), orders[0].side.as_str()), ("BTCUSDT", side));
+        assert!(orders[0].client_id.starts_with("th"), "{}", orders[0].client_id);
+        assert_eq!(f.state.signature_failures(), 0);
+    }
+
+    host.kill().unwrap();
+    let host = Host::restart(dir.path(), &["run".into()], &both).unwrap();
+    host.wait_for("/api/v1/risk", 60, both_ready).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!((binance.state.orders().len(), bybit.state.orders().len()), (1, 1), "nothing sent twice");
+    let positions = host.json("/positions").await.unwrap();
+    let net: Decimal = positions.as_array().unwrap().iter().filter_map(|p| p["qty"].as_str().map(d)).sum();
+    assert_eq!(net, Decimal::ZERO, "long at Binance, short at Bybit, flat in BTC: {positions}");
+    host.stop().unwrap();
+}

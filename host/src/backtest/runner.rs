@@ -131,7 +131,9 @@ fn run_part(
     progress: Option<fn(Progress)>,
 ) -> Result<Vec<VariantResult>, BacktestError> {
     let symbols = feeds::shared_symbols();
-    let mut feed = feeds::open_replay(&settings.files, symbols.clone())?;
+    let markets = config.qualified_markets().into_iter().map(|m| m.name).collect();
+    let replay = feeds::ReplayConfig { markets, ..Default::default() };
+    let mut feed = feeds::open_replay_with(&settings.files, symbols.clone(), &replay)?;
     let core_settings = CoreSettings {
         skip_first_partial: !feed.starts_on_minute_boundary(),
         tick_capacity: 16,

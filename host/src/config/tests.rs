@@ -58,7 +58,15 @@ fn errors_name_file_entry_and_field() {
         ),
         (
             "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\"]\nvenue = \"ftx\"",
-            "plugins.toml: strategy `a`: field `venue`: unknown venue `ftx`; use paper, binance, gateio, kucoin or bybit",
+            "plugins.toml: strategy `a`: field `venue`: unknown venue `ftx`; use paper, live, binance, gateio, kucoin or bybit",
+        ),
+        (
+            "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"ftx:BTCUSDT\"]",
+            "plugins.toml: strategy `a`: field `symbols`: `ftx:BTCUSDT`: unknown venue `ftx`; qualify with binance, gateio, kucoin or bybit",
+        ),
+        (
+            "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"bybit:BTCUSDT\", \"BTCUSDT\"]\nvenue = \"live\"",
+            "plugins.toml: strategy `a`: field `symbols`: `BTCUSDT`: with venue = \"live\" every symbol names its exchange, e.g. `binance:BTCUSDT`",
         ),
         (
             "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\"]\n[strategy.limits]\nfuel = 0",
@@ -75,4 +83,38 @@ fn errors_name_file_entry_and_field() {
     }
     let unknown = PluginsConfig::parse("version = 1\nbogus = 1", Path::new("p.toml"), &no_env).unwrap_err();
     assert!(unknown.to_string().contains("unknown field `bogus`"), "{unknown}");
+}
+
+#[test]
+fn venue_qualified_markets_route_orders_to_their_exchange() {
+    use crate::connectors::ExchangeId::{Binance, Bybit, Gateio};
+    let text = r#"
+version = 1
+[[strategy]]
+id = "arb-paper"
+module = "arbitrage.wasm"
+symbols = ["binance:BTCUSDT", "Gate:btc/usdt"]
+[[strategy]]
+id = "arb-live"
+module = "arbitrage.wasm"
+symbols = ["binance:BTCUSDT", "bybit:BTCUSDT"]
+venue = "live"
+[[strategy]]
+id = "mixed"
+module = "sma_ema.wasm"
+symbols = ["ETHUSDT", "bybit:ETHUSDT"]
+venue = "binance"
+"#;
+    let cfg = PluginsConfig::parse(text, Path::new("plugins.toml"), &no_env).unwrap();
+    let names = |i: usize| cfg.strategies[i].symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(0), ["binance:BTCUSDT", "gateio:BTCUSDT"], "one spelling per exchange");
+    let paper = &cfg.strategies[0];
+    assert_eq!(paper.exchange_for(&paper.symbols[0]), None, "paper instances trade on paper whatever the market");
+    assert!(paper.exchanges().is_empty());
+    let live = &cfg.strategies[1];
+    assert_eq!(live.symbols.iter().map(|s| live.exchange_for(s)).collect::<Vec<_>>(), [Some(Binance), Some(Bybit)]);
+    let mixed = &cfg.strategies[2];
+    assert_eq!(mixed.symbols.iter().map(|s| mixed.exchange_for(s)).collect::<Vec<_>>(), [Some(Binance), Some(Bybit)]);
+    assert_eq!(cfg.traded_exchanges(), [Binance, Bybit]);
+    assert_eq!(cfg.qualified_exchanges(), [Binance, Gateio, Bybit]);
 }

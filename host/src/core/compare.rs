@@ -37,7 +37,11 @@ pub struct VariantMetrics {
 
 /// Value of an account in its quote assets, positions marked at `last`.
 fn equity(account: &Account, last: &[Option<Decimal>], quote_assets: &[&str]) -> f64 {
-    let cash: Decimal = quote_assets.iter().map(|q| account.balance(q)).sum();
+    // BTCUSDT and ETHUSDT (or one pair on two venues) share one USDT balance: count it once.
+    let mut quotes = quote_assets.to_vec();
+    quotes.sort_unstable();
+    quotes.dedup();
+    let cash: Decimal = quotes.iter().map(|q| account.balance(q)).sum();
     let held: Decimal = account
         .positions
         .iter()
@@ -90,7 +94,7 @@ impl Core {
     }
 
     /// Close every open position at `price_of(symbol)` (the end of a backtest): resting
-    /// orders are canceled, then each position is sold at that price.
+    /// orders are canceled, then each long is sold (each short bought back) at that price.
     pub fn close_all(&mut self, price_of: impl Fn(SymbolId) -> Option<Decimal>) {
         let open: Vec<u64> = self.venue.open_orders().iter().map(|o| o.id).collect();
         for id in open {
@@ -101,7 +105,7 @@ impl Core {
         let mut positions: Vec<(String, SymbolId, Decimal)> = Vec::new();
         for (id, acc) in self.venue.accounts() {
             for (sym, p) in &acc.positions {
-                if p.qty > Decimal::ZERO {
+                if !p.qty.is_zero() {
                     positions.push((id.clone(), *sym, p.qty));
                 }
             }
@@ -115,9 +119,9 @@ impl Core {
                 id: self.next_order_id,
                 instance,
                 symbol,
-                side: crate::execution::Side::Sell,
+                side: if qty.is_sign_positive() { crate::execution::Side::Sell } else { crate::execution::Side::Buy },
                 kind: crate::execution::OrderKind::Market,
-                qty,
+                qty: qty.abs(),
                 filled: Decimal::ZERO,
                 status: crate::execution::OrderStatus::New,
                 reason: None,
@@ -153,5 +157,34 @@ impl Core {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execution::Side;
+    use crate::market_data::SymbolInfo;
+
+    #[test]
+    fn equity_counts_a_shared_quote_balance_once_and_marks_positions() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let mut account = Account::new([("USDT".to_string(), d("10000"))].into(), Decimal::ZERO);
+        assert_eq!(equity(&account, &[], &["USDT", "USDT"]), 10_000.0, "two USDT pairs, one balance");
+        let btc = SymbolInfo::parse("bybit:BTCUSDT").unwrap();
+        let fill = Fill {
+            order_id: 1,
+            instance: "arbitrage-a".into(),
+            symbol: SymbolId(1),
+            side: Side::Buy,
+            price: d("60000"),
+            qty: d("0.1"),
+            fee: Decimal::ZERO,
+            realized_pnl: Decimal::ZERO,
+            time_ms: 0,
+        };
+        account.apply(&btc, &fill);
+        let last = [None, Some(d("61000"))];
+        assert_eq!(equity(&account, &last, &["USDT", "USDT"]), 4_000.0 + 6_100.0);
     }
 }

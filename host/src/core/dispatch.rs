@@ -288,12 +288,8 @@ impl Core {
             order.status = OrderStatus::Rejected;
             order.reason = Some(format!("trading halted: {halted}"));
         }
-        match self.instance_exchange(&order.instance) {
-            Some(Ok(venue)) if order.status != OrderStatus::Rejected => return self.place_live(order, venue, depth),
-            Some(Err(reason)) => {
-                order.status = OrderStatus::Rejected;
-                order.reason = Some(reason);
-            }
+        match self.order_exchange(&order.instance, order.symbol) {
+            Some(venue) if order.status != OrderStatus::Rejected => return self.place_live(order, venue, depth),
             None if order.status != OrderStatus::Rejected && self.engine_mode() => {
                 return self.place_engine(order, depth);
             }

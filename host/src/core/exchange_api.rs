@@ -118,9 +118,13 @@ fn parse_stp(s: Option<&str>) -> Result<StpMode, ExchangeError> {
     })
 }
 
-/// `BTC/USDT` form of a pair.
-fn slash(base: &str, quote: &str) -> String {
-    format!("{base}/{quote}")
+/// `BTC/USDT` form of a pair, `bybit:BTC/USDT` for a venue's market (`symbol` is the
+/// pair's name, `bybit:BTCUSDT`).
+fn slash(symbol: &str, base: &str, quote: &str) -> String {
+    match symbol.split_once(':') {
+        Some((venue, _)) => format!("{venue}:{base}/{quote}"),
+        None => format!("{base}/{quote}"),
+    }
 }
 
 fn iso(ms: i64) -> String {
@@ -211,7 +215,7 @@ impl Core {
     }
 
     fn pair_name(&self, pair: PairId) -> String {
-        self.exchange.engine.pair(pair).map(|p| slash(&p.base, &p.quote)).unwrap_or_default()
+        self.exchange.engine.pair(pair).map(|p| slash(&p.symbol, &p.base, &p.quote)).unwrap_or_default()
     }
 
     fn resolve_pair(&self, raw: &str) -> Result<PairId, ExchangeError> {
@@ -220,7 +224,7 @@ impl Core {
         self.exchange.engine.pair_id(&info.name).ok_or_else(|| {
             ExchangeError::NotFound(format!(
                 "unknown trading pair `{}`; GET /api/trading-pairs lists them",
-                slash(&info.base, &info.quote)
+                slash(&info.name, &info.base, &info.quote)
             ))
         })
     }
@@ -404,7 +408,7 @@ impl Core {
 
     fn trade_json(&self, t: &crate::matching::Trade, for_account: Option<crate::matching::AccountId>) -> Value {
         let pair = self.exchange.engine.pair(t.pair);
-        let (base, quote) = pair.map(|p| (p.base, p.quote)).unwrap_or_default();
+        let (symbol, base, quote) = pair.map(|p| (p.symbol, p.base, p.quote)).unwrap_or_default();
         let as_taker = for_account.is_none_or(|a| a == t.taker_account);
         let side = if as_taker {
             t.taker_side
@@ -422,7 +426,7 @@ impl Core {
             "id": format!("trade_{}", t.trade_id),
             "order_id": format!("order_{order}"),
             "user_id": self.exchange.user_name(account),
-            "pair_symbol": slash(&base, &quote),
+            "pair_symbol": slash(&symbol, &base, &quote),
             "side": if side == Side::Buy { "buy" } else { "sell" },
             "quantity": t.qty,
             "price": t.price,
@@ -552,8 +556,8 @@ impl Core {
             .map(|p| {
                 let (bid, ask) = self.exchange.engine.best_bid_ask(p.id).unwrap_or((None, None));
                 json!({
-                    "id": format!("pair_{}_{}", p.base.to_ascii_lowercase(), p.quote.to_ascii_lowercase()),
-                    "base_symbol": p.base, "quote_symbol": p.quote, "symbol": slash(&p.base, &p.quote),
+                    "id": format!("pair_{}", slash(&p.symbol, &p.base, &p.quote).replace([':', '/'], "_").to_ascii_lowercase()),
+                    "base_symbol": p.base, "quote_symbol": p.quote, "symbol": slash(&p.symbol, &p.base, &p.quote),
                     "current_price": p.last_price, "bid_price": bid, "ask_price": ask,
                     "tick_size": p.config.tick_size, "step_size": p.config.step_size,
                     "min_notional": p.config.min_notional, "last_updated": iso(self.now_ms),

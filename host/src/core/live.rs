@@ -56,11 +56,6 @@ impl LiveState {
     }
 }
 
-/// The venue of a configured instance, if it is an exchange.
-fn exchange_of(venue: &str) -> Option<ExchangeId> {
-    (venue != "paper").then(|| ExchangeId::parse(venue)).flatten()
-}
-
 impl Core {
     /// Connect a venue's router. Orders restored from the store for that venue are handed
     /// to it for reconciliation.
@@ -83,23 +78,21 @@ impl Core {
 
     /// Exchanges used by configured instances.
     pub fn live_venues(&self) -> Vec<ExchangeId> {
-        let mut v: Vec<ExchangeId> = self.config.strategies.iter().filter_map(|s| exchange_of(&s.venue)).collect();
+        let mut v: Vec<ExchangeId> = self.config.strategies.iter().flat_map(|s| s.exchanges()).collect();
         v.sort();
         v.dedup();
         v
     }
 
+    /// The pair as its exchange names it (`BTCUSDT` for `bybit:BTCUSDT`).
     fn symbol_name(&self, id: SymbolId) -> String {
-        self.symbols.read().map(|t| t.name(id).to_string()).unwrap_or_default()
+        self.symbols.read().ok().and_then(|t| t.info(id).map(|i| i.pair().to_string())).unwrap_or_default()
     }
 
-    /// The exchange an instance trades on, if not paper.
-    pub(super) fn instance_exchange(&self, instance: &str) -> Option<Result<ExchangeId, String>> {
-        let venue = &self.config.strategies.iter().find(|s| s.id == instance)?.venue;
-        if venue == "paper" {
-            return None;
-        }
-        Some(ExchangeId::parse(venue).ok_or_else(|| format!("unknown venue `{venue}`")))
+    /// The exchange an instance's order on `symbol` goes to; `None` for paper.
+    pub(super) fn order_exchange(&self, instance: &str, symbol: SymbolId) -> Option<ExchangeId> {
+        let config = self.config.strategies.iter().find(|s| s.id == instance)?;
+        config.exchange_for(self.symbols.read().ok()?.info(symbol)?)
     }
 
     /// An order restored from the store belongs to a live venue: track it there.

@@ -217,8 +217,8 @@ impl Core {
         core.open_accounts(saved_accounts);
         core.restore_bots();
         for o in open_orders {
-            match core.instance_exchange(&o.instance) {
-                Some(Ok(venue)) => core.restore_live_order(o, venue),
+            match core.order_exchange(&o.instance, o.symbol) {
+                Some(venue) => core.restore_live_order(o, venue),
                 _ if core.restore_engine_order(&o) => {}
                 _ => core.venue.restore_order(o),
             }

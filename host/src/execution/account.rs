@@ -5,12 +5,15 @@ use crate::market_data::{SymbolId, SymbolInfo};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// A position in one symbol (spot: long only).
+/// A position in one symbol. Spot accounts hold it long; it goes short only where the
+/// coins sold were bought on another market of the same asset (an arbitrage selling on
+/// `bybit:BTCUSDT` what it bought on `binance:BTCUSDT`), and closes when the trade
+/// converges (buying back there).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Position {
-    /// Quantity held, base units.
+    /// Quantity held, base units; negative when short.
     pub qty: Decimal,
-    /// Average entry price of what is held.
+    /// Average entry price of what is held (or owed, when short).
     pub avg_price: Decimal,
     /// PnL realised by sells so far, before fees.
     pub realized_pnl: Decimal,
@@ -85,35 +88,47 @@ impl Account {
         Ok(())
     }
 
-    /// Apply a fill: move balances, update the position, and return the PnL it realised.
+    /// Apply a fill: move balances, update the position, and return the PnL it realised
+    /// (on the part that reduces the position; the rest opens or extends it).
     pub fn apply(&mut self, info: &SymbolInfo, fill: &Fill) -> Decimal {
         let notional = fill.price * fill.qty;
         let pos = self.positions.entry(fill.symbol).or_default();
         pos.fees += fill.fee;
-
+        let signed = match fill.side {
+            Side::Buy => fill.qty,
+            Side::Sell => -fill.qty,
+        };
+        // The part that closes an opposite position realises PnL at its entry price.
+        let closing = if pos.qty.is_sign_negative() == signed.is_sign_negative() || pos.qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            fill.qty.min(pos.qty.abs())
+        };
+        let pnl = match fill.side {
+            Side::Buy => (pos.avg_price - fill.price) * closing,
+            Side::Sell => (fill.price - pos.avg_price) * closing,
+        };
+        let opening = fill.qty - closing;
+        let held_before = pos.qty.abs() - closing;
+        if !opening.is_zero() {
+            pos.avg_price = (pos.avg_price * held_before + fill.price * opening) / (held_before + opening);
+        }
+        pos.qty += signed;
+        pos.realized_pnl += pnl;
+        if pos.qty.is_zero() {
+            pos.avg_price = Decimal::ZERO;
+        }
         match fill.side {
             Side::Buy => {
-                let new_qty = pos.qty + fill.qty;
-                if !new_qty.is_zero() {
-                    pos.avg_price = (pos.avg_price * pos.qty + notional) / new_qty;
-                }
-                pos.qty = new_qty;
                 *self.balances.entry(info.quote.clone()).or_default() -= notional + fill.fee;
                 *self.balances.entry(info.base.clone()).or_default() += fill.qty;
-                Decimal::ZERO
             }
             Side::Sell => {
-                let pnl = (fill.price - pos.avg_price) * fill.qty;
-                pos.qty -= fill.qty;
-                pos.realized_pnl += pnl;
-                if pos.qty.is_zero() {
-                    pos.avg_price = Decimal::ZERO;
-                }
                 *self.balances.entry(info.quote.clone()).or_default() += notional - fill.fee;
                 *self.balances.entry(info.base.clone()).or_default() -= fill.qty;
-                pnl
             }
         }
+        pnl
     }
 }
 
@@ -161,5 +176,35 @@ mod tests {
         // 1000 - 600.6 - 610.61 + 1240 - 1.24 = 1027.55 = 1000 + 30 pnl - 2.45 fees
         assert_eq!(acc.balance("USDT"), d("1027.55"));
         assert_eq!(acc.balance("BTC"), d("0"));
+    }
+
+    #[test]
+    fn one_asset_on_two_markets_goes_short_on_one_and_realises_when_it_converges() {
+        let (a, b) = (SymbolInfo::parse("binance:BTCUSDT").unwrap(), SymbolInfo::parse("bybit:BTCUSDT").unwrap());
+        let on = |symbol: u32, side, price, qty| Fill { symbol: SymbolId(symbol), ..fill(side, price, qty, "0") };
+        let mut acc = Account::new(BTreeMap::from([("USDT".into(), d("10000"))]), Decimal::ZERO);
+        // Buy the cheap market, sell the rich one: long A, short B, the coins gone again.
+        assert_eq!(acc.apply(&a, &on(0, Side::Buy, "60000", "0.1")), d("0"));
+        assert_eq!(acc.apply(&b, &on(1, Side::Sell, "60300", "0.1")), d("0"), "nothing to realise yet");
+        let (pa, pb) = (acc.positions[&SymbolId(0)], acc.positions[&SymbolId(1)]);
+        assert_eq!((pa.qty, pa.avg_price, pb.qty, pb.avg_price), (d("0.1"), d("60000"), d("-0.1"), d("60300")));
+        assert_eq!((acc.balance("BTC"), acc.balance("USDT")), (d("0"), d("10030")));
+        assert_eq!(pb.unrealized(d("60100")), d("20"), "a short gains when the price falls");
+        // The gap closes the other way: buy B back (realise the short), sell A.
+        assert_eq!(acc.apply(&b, &on(1, Side::Buy, "60100", "0.04")), d("8"));
+        assert_eq!(acc.apply(&b, &on(1, Side::Buy, "60100", "0.06")), d("12"));
+        assert_eq!(acc.apply(&a, &on(0, Side::Sell, "60150", "0.1")), d("15"));
+        let (pa, pb) = (acc.positions[&SymbolId(0)], acc.positions[&SymbolId(1)]);
+        assert_eq!((pa.qty, pa.avg_price, pb.qty, pb.avg_price), (d("0"), d("0"), d("0"), d("0")));
+        assert_eq!(pa.realized_pnl + pb.realized_pnl, d("35"));
+        assert_eq!(acc.balance("USDT"), d("10035"), "the cash made is the PnL realised");
+        // Selling through a long opens a short at the fill price for the rest.
+        acc.apply(&a, &on(0, Side::Buy, "100", "1"));
+        assert_eq!(acc.apply(&a, &on(0, Side::Sell, "110", "1.5")), d("10"));
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.avg_price), (d("-0.5"), d("110")));
+        assert_eq!(acc.apply(&a, &on(0, Side::Buy, "105", "1")), d("2.5"));
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.avg_price), (d("0.5"), d("105")));
     }
 }

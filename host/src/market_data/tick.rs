@@ -56,9 +56,20 @@ pub struct SymbolInfo {
 
 impl SymbolInfo {
     /// Split a symbol name into base and quote by its quote-asset suffix.
-    /// Accepts `BTCUSDT`, `btcusdt`, `BTC/USDT` and `BTC-USDT`.
+    /// Accepts `BTCUSDT`, `btcusdt`, `BTC/USDT` and `BTC-USDT`, each optionally qualified
+    /// by the venue whose market it names: `bybit:BTCUSDT` is BTCUSDT as Bybit trades it,
+    /// a market of its own (own candles, own paper book) beside `binance:BTCUSDT`.
     pub fn parse(raw: &str) -> Option<SymbolInfo> {
-        let upper = raw.trim().to_ascii_uppercase();
+        let raw = raw.trim();
+        if let Some((venue, pair)) = raw.split_once(':') {
+            let venue = venue.trim().to_ascii_lowercase();
+            if venue.is_empty() || !venue.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return None;
+            }
+            let pair = SymbolInfo::parse(pair).filter(|p| p.venue().is_none())?;
+            return Some(SymbolInfo { name: format!("{venue}:{}", pair.name), ..pair });
+        }
+        let upper = raw.to_ascii_uppercase();
         if let Some((base, quote)) = upper.split_once(['/', '-', '_']) {
             let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
             return (ok(base) && ok(quote)).then(|| SymbolInfo {
@@ -72,6 +83,16 @@ impl SymbolInfo {
         }
         let quote = QUOTES.iter().find(|q| upper.len() > q.len() && upper.ends_with(*q))?;
         Some(SymbolInfo { base: upper[..upper.len() - quote.len()].into(), quote: (*quote).into(), name: upper })
+    }
+
+    /// The venue of a qualified market (`bybit` in `bybit:BTCUSDT`), `None` for a bare pair.
+    pub fn venue(&self) -> Option<&str> {
+        self.name.split_once(':').map(|(v, _)| v)
+    }
+
+    /// The pair as the venue names it (`BTCUSDT` in `bybit:BTCUSDT`).
+    pub fn pair(&self) -> &str {
+        self.name.split_once(':').map_or(&self.name, |(_, p)| p)
     }
 }
 
@@ -136,6 +157,12 @@ mod tests {
             ("BTC USDT", None),
             ("", None),
             ("XYZ", None),
+            ("bybit:BTCUSDT", Some(("bybit:BTCUSDT", "BTC", "USDT"))),
+            (" Binance:eth/usdt", Some(("binance:ETHUSDT", "ETH", "USDT"))),
+            ("bybit:", None),
+            (":BTCUSDT", None),
+            ("by bit:BTCUSDT", None),
+            ("a:b:BTCUSDT", None),
         ];
         for (raw, want) in cases {
             let got = SymbolInfo::parse(raw);
@@ -154,5 +181,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(s.name(b), "ETHUSDT");
         assert_eq!(s.get("eth/usdt"), Some(b));
+        let on_bybit = s.intern("BYBIT:btcusdt").unwrap();
+        assert!(on_bybit != a && on_bybit != b, "a venue's market is a market of its own");
+        assert_eq!(s.get("bybit:BTC/USDT"), Some(on_bybit));
+        let info = s.info(on_bybit).unwrap();
+        assert_eq!((info.venue(), info.pair(), info.base.as_str()), (Some("bybit"), "BTCUSDT", "BTC"));
+        assert_eq!((s.info(a).unwrap().venue(), s.info(a).unwrap().pair()), (None, "BTCUSDT"));
     }
 }

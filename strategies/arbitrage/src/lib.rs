@@ -1,23 +1,26 @@
-//! Arbitrage between two symbols of the same base asset (the seed's "Arbitrage" bot),
-//! e.g. `leg_a = "BTCUSDT"`, `leg_b = "BTCUSDC"`.
+//! Arbitrage between two markets of the same base asset (the seed's "Arbitrage" bot): one
+//! pair on two venues, `leg_a = "binance:BTCUSDT"`, `leg_b = "bybit:BTCUSDT"` (each market
+//! with its own feed and, in paper mode, its own book), or two quotes of one base on one
+//! venue, `leg_a = "BTCUSDT"`, `leg_b = "BTCUSDC"`.
 //!
 //! When both legs have closed the same minute, the gap between their closes is
 //! `(rich - cheap) / cheap`. If the gap net of both legs' taker fees is at least
 //! `price_threshold` and the expected profit of `qty` is at least `min_profit`, the
 //! strategy buys `qty` on the cheap leg and, once that buy has filled, sells the same
 //! quantity on the rich leg. Both legs share the base asset, so the coins bought on one
-//! are the coins sold on the other; the trade turns the cheap leg's quote asset into the
-//! rich leg's, and the account needs a balance of both (e.g.
+//! are the coins sold on the other; with two quotes the trade turns the cheap leg's quote
+//! asset into the rich leg's, and the account needs a balance of both (e.g.
 //! `balances = { USDT = "5000", USDC = "5000" }`). A buy the account cannot pay for is
 //! skipped with a log line, and a rejected buy never leaves a naked sell.
 //!
-//! The host cannot yet subscribe one symbol on two venues, so the two feeds of "the same
-//! pair" are two symbols here (two quote currencies of one base). The seed's
-//! `execution_speed` has no meaning: both legs execute within one event.
+//! Across venues, the host's paper account is one wallet for both markets. Live (`venue =
+//! "live"`), each leg's order goes to its own exchange, which must hold the funds: the
+//! cheap venue the quote asset, the rich venue the coins to sell. The seed's
+//! `execution_speed` has no meaning here: the sell goes out on the buy's fill event.
 //!
 //! | param | default | meaning |
 //! | --- | --- | --- |
-//! | `leg_a`, `leg_b` | required | the two symbols; both among the instance's `symbols`, same base asset |
+//! | `leg_a`, `leg_b` | required | the two markets; both among the instance's `symbols`, same base asset |
 //! | `qty` | required | base quantity per arbitrage |
 //! | `price_threshold` | `0.001` | smallest gap after fees, as a fraction of the cheap price (0.1 %) |
 //! | `min_profit` | `0` | smallest expected profit per arbitrage after fees, in quote units |
@@ -87,8 +90,8 @@ impl Arbitrage {
 
 fn find_leg(ctx: &InitContext, key: &str) -> Result<SymbolInfo, String> {
     let name: String = ctx.params.require(key)?;
-    let name = name.trim().to_ascii_uppercase();
-    ctx.symbol(&name).cloned().ok_or_else(|| {
+    let name = name.trim();
+    ctx.symbol(name).cloned().ok_or_else(|| {
         let have: Vec<&str> = ctx.symbols.iter().map(|s| s.name.as_str()).collect();
         format!("parameter `{key}` = `{name}`: not one of this instance's symbols {have:?}")
     })

@@ -28,7 +28,6 @@
 mod book;
 
 use book::Book;
-use std::str::FromStr;
 use tradehost_sdk::state::{StateReader, StateWriter};
 use tradehost_sdk::{Candle, Ctx, Decimal, Fill, InitContext, ParamError, Params, Strategy, Subscriptions};
 
@@ -40,17 +39,9 @@ pub struct Grid {
     books: Vec<Book>,
 }
 
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
-}
-
 fn required_positive(p: &Params, key: &str, symbol: &str) -> Result<Decimal, ParamError> {
     let full = format!("{key}.{symbol}");
-    let v: Decimal = symbol_param(p, key, symbol)?.ok_or(ParamError::Missing { key: full.clone() })?;
+    let v: Decimal = p.require_for_symbol(key, symbol)?;
     Params::check(&full, v, |v| *v > Decimal::ZERO, "a positive number")
 }
 
@@ -62,7 +53,7 @@ impl Strategy for Grid {
         let recenter_steps = p.get_or("recenter_steps", levels)?;
         let mut books = Vec::new();
         for s in &ctx.symbols {
-            let qty_dp = symbol_param(p, "qty_decimals", &s.name)?.unwrap_or(5u32);
+            let qty_dp = p.for_symbol("qty_decimals", &s.name)?.unwrap_or(5u32);
             let qty_dp = Params::check(&format!("qty_decimals.{}", s.name), qty_dp, |v| *v <= 8, "0 to 8")?;
             books.push(Book {
                 symbol: s.id,

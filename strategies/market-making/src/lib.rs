@@ -21,7 +21,6 @@
 mod quotes;
 
 use quotes::{Quote, quotes, reconcile};
-use std::str::FromStr;
 use tradehost_sdk::state::{StateReader, StateWriter};
 use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, ParamError, Params, Strategy, Subscriptions, SymbolId, Tick};
 
@@ -44,14 +43,6 @@ pub struct MarketMaking {
     legs: Vec<Leg>,
     spread: Decimal,
     ticks: bool,
-}
-
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
 }
 
 fn positive(key: &str, v: Decimal) -> Result<Decimal, ParamError> {
@@ -82,11 +73,10 @@ impl Strategy for MarketMaking {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let key = |k: &str| format!("{k}.{}", s.name);
-            let qty = symbol_param(p, "qty", &s.name)?.ok_or(ParamError::Missing { key: key("qty") })?;
+            let qty = p.require_for_symbol("qty", &s.name)?;
             let qty = positive(&key("qty"), qty)?;
-            let tick =
-                positive(&key("tick_size"), symbol_param(p, "tick_size", &s.name)?.unwrap_or(Decimal::new(1, 2)))?;
-            let max_inventory = symbol_param(p, "max_inventory", &s.name)?.unwrap_or(qty * Decimal::from(5));
+            let tick = positive(&key("tick_size"), p.for_symbol("tick_size", &s.name)?.unwrap_or(Decimal::new(1, 2)))?;
+            let max_inventory = p.for_symbol("max_inventory", &s.name)?.unwrap_or(qty * Decimal::from(5));
             let max_inventory = positive(&key("max_inventory"), max_inventory)?;
             legs.push(Leg { symbol: s.id, qty, tick, max_inventory, quoted_mid: None });
         }

@@ -19,10 +19,9 @@
 //! | `deviation_threshold` | `2.0` | entry z-score (the band width in standard deviations) |
 //! | `exit_zscore` | `0.0` | exit once the z-score is at least this (must be above `-deviation_threshold`) |
 
-use std::str::FromStr;
 use tradehost_sdk::indicators::{Bollinger, to_f64};
 use tradehost_sdk::state::{StateReader, StateWriter};
-use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, ParamError, Params, Side, Strategy, Subscriptions, SymbolId};
+use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, Params, Side, Strategy, Subscriptions, SymbolId};
 
 const STATE_VERSION: u8 = 1;
 
@@ -40,14 +39,6 @@ pub struct MeanReversion {
     legs: Vec<Leg>,
     threshold: f64,
     exit_z: f64,
-}
-
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
 }
 
 impl MeanReversion {
@@ -80,7 +71,7 @@ impl Strategy for MeanReversion {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let key = format!("position_size.{}", s.name);
-            let size = symbol_param(p, "position_size", &s.name)?.ok_or(ParamError::Missing { key: key.clone() })?;
+            let size = p.require_for_symbol("position_size", &s.name)?;
             let size = Params::check(&key, size, |v| *v > Decimal::ZERO, "a positive quantity")?;
             legs.push(Leg { symbol: s.id, size, bands: Bollinger::new(lookback, threshold, threshold) });
         }

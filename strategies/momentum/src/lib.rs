@@ -16,10 +16,9 @@
 //! | `momentum_threshold` | `0.01` | rate of change over the period that counts as momentum (1 %) |
 //! | `stop_loss` | `0.02` | trailing stop below the highest close since entry (2 %) |
 
-use std::str::FromStr;
 use tradehost_sdk::indicators::{Ema, Rocp, to_f64};
 use tradehost_sdk::state::{StateReader, StateWriter};
-use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, ParamError, Params, Side, Strategy, Subscriptions, SymbolId};
+use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, Params, Side, Strategy, Subscriptions, SymbolId};
 
 const STATE_VERSION: u8 = 1;
 
@@ -42,14 +41,6 @@ pub struct Momentum {
     stop_loss: Decimal,
 }
 
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
-}
-
 impl Strategy for Momentum {
     fn init(ctx: &InitContext) -> Result<(Self, Subscriptions), String> {
         let p = &ctx.params;
@@ -67,7 +58,7 @@ impl Strategy for Momentum {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let key = format!("qty.{}", s.name);
-            let qty = symbol_param(p, "qty", &s.name)?.ok_or(ParamError::Missing { key: key.clone() })?;
+            let qty = p.require_for_symbol("qty", &s.name)?;
             let qty = Params::check(&key, qty, |v| *v > Decimal::ZERO, "a positive quantity")?;
             legs.push(Leg { symbol: s.id, qty, roc: Rocp::new(period), ema: Ema::new(period), peak: None });
         }

@@ -20,7 +20,6 @@
 //! The seed gives `profit_target = 0.5` and `stop_loss = 0.2` in percent; here they are
 //! fractions. Exits are judged on candle closes, not intra-minute.
 
-use std::str::FromStr;
 use tradehost_sdk::indicators::{Rsi, to_f64};
 use tradehost_sdk::state::{StateReader, StateWriter};
 use tradehost_sdk::{Candle, Ctx, Decimal, InitContext, ParamError, Params, Side, Strategy, Subscriptions, SymbolId};
@@ -45,14 +44,6 @@ pub struct Scalping {
     profit_target: Decimal,
     stop_loss: Decimal,
     rsi_entry: f64,
-}
-
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
 }
 
 fn fraction(p: &Params, key: &str, default: Decimal) -> Result<Decimal, ParamError> {
@@ -88,10 +79,10 @@ impl Strategy for Scalping {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let key = format!("qty.{}", s.name);
-            let qty = symbol_param(p, "qty", &s.name)?.ok_or(ParamError::Missing { key: key.clone() })?;
+            let qty = p.require_for_symbol("qty", &s.name)?;
             let qty = Params::check(&key, qty, |v| *v > Decimal::ZERO, "a positive quantity")?;
             let max_key = format!("max_position_size.{}", s.name);
-            let max_position = symbol_param(p, "max_position_size", &s.name)?.unwrap_or(qty);
+            let max_position = p.for_symbol("max_position_size", &s.name)?.unwrap_or(qty);
             let max_position = Params::check(&max_key, max_position, |v| *v > Decimal::ZERO, "a positive quantity")?;
             legs.push(Leg { symbol: s.id, qty, max_position, rsi: Rsi::new(rsi_period), prev_rsi: None });
         }

@@ -79,7 +79,12 @@ impl Strategy for SmaEma {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let key = format!("qty.{}", s.name);
-            let qty = Params::check(&key, p.require::<Decimal>(&key)?, |v| *v > Decimal::ZERO, "a positive quantity")?;
+            let qty = Params::check(
+                &key,
+                p.require_for_symbol::<Decimal>("qty", &s.name)?,
+                |v| *v > Decimal::ZERO,
+                "a positive quantity",
+            )?;
             legs.push(Leg {
                 symbol: s.id,
                 qty,

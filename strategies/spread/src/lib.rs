@@ -22,7 +22,6 @@
 //! target and a 0.1 % taker fee every round trip loses, which is what the daily limit
 //! is for. Days roll on event time (candle close, trade or fill time), never the wall clock.
 
-use std::str::FromStr;
 use tradehost_sdk::state::{StateReader, StateWriter};
 use tradehost_sdk::{
     Candle, Ctx, Decimal, Fill, InitContext, Level, ParamError, Params, Side, Strategy, Subscriptions, SymbolId, Tick,
@@ -63,14 +62,6 @@ pub struct Spread {
     day: i64,
     /// Realised PnL of the day, net of fees.
     day_pnl: Decimal,
-}
-
-/// `key.<SYMBOL>` if set, else `key`.
-fn symbol_param<T: FromStr>(p: &Params, key: &str, symbol: &str) -> Result<Option<T>, ParamError> {
-    match p.get(&format!("{key}.{symbol}"))? {
-        Some(v) => Ok(Some(v)),
-        None => p.get(key),
-    }
 }
 
 fn positive(key: &str, v: Decimal) -> Result<Decimal, ParamError> {
@@ -144,10 +135,10 @@ impl Strategy for Spread {
         let mut legs = Vec::new();
         for s in &ctx.symbols {
             let qty_key = format!("qty.{}", s.name);
-            let qty = symbol_param(p, "qty", &s.name)?.ok_or(ParamError::Missing { key: qty_key.clone() })?;
+            let qty = p.require_for_symbol("qty", &s.name)?;
             let qty = positive(&qty_key, qty)?;
             let max_key = format!("max_position.{}", s.name);
-            let max_position = positive(&max_key, symbol_param(p, "max_position", &s.name)?.unwrap_or(qty))?;
+            let max_position = positive(&max_key, p.for_symbol("max_position", &s.name)?.unwrap_or(qty))?;
             legs.push(Leg {
                 symbol: s.id,
                 qty,

@@ -111,7 +111,7 @@ fn parse_row(kind: CsvKind, symbol: SymbolId, line: &str) -> Result<FeedEvent, F
 }
 
 /// The leading run of upper-case letters and digits: `BTCUSDT-trades-2024-01-01.csv`.
-fn symbol_from_file_name(file_name: &str) -> &str {
+pub(crate) fn symbol_from_file_name(file_name: &str) -> &str {
     let end = file_name.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit())).unwrap_or(file_name.len());
     &file_name[..end]
 }

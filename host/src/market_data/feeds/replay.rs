@@ -5,6 +5,7 @@ use super::csv::{CsvConfig, CsvFeed};
 use super::merge::{MergedFeed, ReplaySource};
 use super::ws_replay::WsReplay;
 use super::{Feed, FeedError, SharedSymbols};
+use crate::connectors::ExchangeId;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind};
@@ -16,6 +17,9 @@ pub struct ReplayConfig {
     /// Log and skip lines that do not parse instead of returning the error. Off by
     /// default: a bad line in a recording usually means a bad recording.
     pub skip_bad_lines: bool,
+    /// Venue-qualified markets wanted (`bybit:BTCUSDT`): a recorded frame of that venue
+    /// and pair is published under this name too, besides the bare pair.
+    pub markets: Vec<String>,
 }
 
 /// Open recorded files as one feed: Binance WebSocket recordings (`<recv_ts_ns> <frame>`
@@ -30,7 +34,9 @@ pub fn open_replay(paths: &[PathBuf], symbols: SharedSymbols) -> Result<Box<dyn 
     open_replay_with(paths, symbols, &ReplayConfig::default())
 }
 
-/// [`open_replay`] with options.
+/// [`open_replay`] with options. A path may name the venue its data comes from,
+/// `bybit:BTCUSDT-1m-2024-08.csv`: all its events are then published under the qualified
+/// market (`bybit:BTCUSDT`) only, so two venues' files of one pair stay two markets.
 pub fn open_replay_with(
     paths: &[PathBuf],
     symbols: SharedSymbols,
@@ -50,6 +56,8 @@ fn open_source(
     symbols: &SharedSymbols,
     config: &ReplayConfig,
 ) -> Result<Box<dyn ReplaySource>, FeedError> {
+    let (venue, path) = split_venue(path);
+    let path = path.as_path();
     let mut probe = LineSource::open(path)?;
     let first = loop {
         match probe.next_line()? {
@@ -63,10 +71,25 @@ fn open_source(
         after_ts.starts_with('{')
     });
     if looks_like_frames {
-        return Ok(Box::new(WsReplay::open(path, symbols.clone(), config.clone())?));
+        return Ok(Box::new(WsReplay::open(path, symbols.clone(), config.clone(), venue)?));
     }
-    let csv = CsvConfig { skip_bad_lines: config.skip_bad_lines, ..CsvConfig::default() };
+    let symbol = venue.map(|v| {
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        format!("{v}:{}", super::csv::symbol_from_file_name(file_name))
+    });
+    let csv = CsvConfig { skip_bad_lines: config.skip_bad_lines, symbol, ..CsvConfig::default() };
     Ok(Box::new(CsvFeed::open(path, symbols.clone(), csv)?))
+}
+
+/// `bybit:path` -> (Bybit, path) when `bybit:path` is not itself an existing file.
+fn split_venue(path: &Path) -> (Option<ExchangeId>, PathBuf) {
+    if !path.exists()
+        && let Some((venue, rest)) = path.to_str().and_then(|p| p.split_once(':'))
+        && let Some(ex) = ExchangeId::parse(venue)
+    {
+        return (Some(ex), PathBuf::from(rest));
+    }
+    (None, path.to_path_buf())
 }
 
 /// Lines of a plain or gzip file, read into one reused buffer.
@@ -196,7 +219,7 @@ mod tests {
         let err = feed.next_event().unwrap_err();
         assert!(err.to_string().starts_with(&format!("{}:2: ", path.display())), "{err}");
         assert!(feed.next_event().unwrap().is_some(), "the caller may go on after an error");
-        let config = ReplayConfig { skip_bad_lines: true };
+        let config = ReplayConfig { skip_bad_lines: true, ..ReplayConfig::default() };
         let mut feed = open_replay_with(&[path], shared_symbols(), &config).unwrap();
         assert_eq!(drain(feed.as_mut()).len(), 2);
     }

@@ -22,6 +22,11 @@ const MEDIAN_NOTIONAL: f64 = 300.0;
 const SIZE_LOG_SIGMA: f64 = 1.2;
 /// Interval of the clock events, ms.
 const CLOCK_INTERVAL_MS: i64 = 1_000;
+/// A venue's price of a pair wanders around the reference walk by a mean-reverting basis
+/// (Ornstein-Uhlenbeck in log price): its stationary standard deviation (6 bps, BTCUSDT
+/// between large venues in a lively market) and its time constant.
+const BASIS_SD: f64 = 0.0006;
+const BASIS_TAU_MS: f64 = 60_000.0;
 
 /// One synthetic market: (symbol, start price, tick size, lot size).
 pub type SyntheticMarket<'a> = (&'a str, Decimal, Decimal, Decimal);
@@ -48,6 +53,9 @@ struct Market {
     next_time: f64,
     last_time: f64,
     next_id: u64,
+    /// A venue's copy of a pair: the index of the reference market it follows, its basis
+    /// and its own random source (so adding venues leaves the reference streams unchanged).
+    venue: Option<(usize, f64, Xoshiro256)>,
 }
 
 /// The synthetic feed. Endless unless [`SyntheticFeed::with_end`] is set.
@@ -59,6 +67,8 @@ pub struct SyntheticFeed {
     next_clock_ms: i64,
     end_ms: Option<i64>,
     rate_per_ms: f64,
+    seed: u64,
+    shared: SharedSymbols,
 }
 
 impl SyntheticFeed {
@@ -72,7 +82,7 @@ impl SyntheticFeed {
         if markets.is_empty() {
             return Err(FeedError::Config("the synthetic feed needs at least one market".into()));
         }
-        let mut symbols = SymbolCache::new(shared);
+        let mut symbols = SymbolCache::new(shared.clone());
         let mut rng = Xoshiro256::seeded(seed);
         let rate_per_ms = DEFAULT_TRADES_PER_SECOND / 1000.0;
         let mut built = Vec::with_capacity(markets.len());
@@ -93,10 +103,43 @@ impl SyntheticFeed {
                 next_time: first,
                 last_time: start_ms as f64,
                 next_id: 1,
+                venue: None,
             });
         }
         let next_clock_ms = start_ms.div_euclid(CLOCK_INTERVAL_MS).saturating_add(1).saturating_mul(CLOCK_INTERVAL_MS);
-        Ok(SyntheticFeed { rng, markets: built, start_ms, next_clock_ms, end_ms: None, rate_per_ms })
+        Ok(SyntheticFeed { rng, markets: built, start_ms, next_clock_ms, end_ms: None, rate_per_ms, seed, shared })
+    }
+
+    /// Add a stand-in for each venue-qualified market (`bybit:BTCUSDT`) whose pair this feed
+    /// has: the pair's walk plus the venue's own mean-reverting basis, with its own trades.
+    /// Markets of pairs the feed does not have are left without data, like bare ones.
+    pub fn with_venues(mut self, markets: &[crate::market_data::SymbolInfo]) -> Result<SyntheticFeed, FeedError> {
+        let mut symbols = SymbolCache::new(self.shared.clone());
+        for m in markets.iter().filter(|m| m.venue().is_some()) {
+            let Ok(pair) = symbols.resolve(m.pair()) else { continue };
+            let Some(leader) = self.markets.iter().position(|x| x.symbol == pair && x.venue.is_none()) else {
+                continue;
+            };
+            let symbol = symbols.resolve(&m.name).map_err(|e| FeedError::Config(e.to_string()))?;
+            if self.markets.iter().any(|x| x.symbol == symbol) {
+                continue;
+            }
+            let salt =
+                m.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+            let mut rng = Xoshiro256::seeded(self.seed ^ salt);
+            let basis = BASIS_SD * rng.normal();
+            let first = self.start_ms as f64 + rng.exponential(self.rate_per_ms);
+            let lead = &self.markets[leader];
+            self.markets.push(Market {
+                symbol,
+                next_time: first,
+                last_time: self.start_ms as f64,
+                next_id: 1,
+                venue: Some((leader, basis, rng)),
+                ..lead.clone()
+            });
+        }
+        Ok(self)
     }
 
     /// Stop after event time `end_ms` (inclusive).
@@ -115,12 +158,26 @@ impl SyntheticFeed {
 
     /// The next trade of market `i`, advancing its walk and arrival clock.
     fn trade(&mut self, i: usize) -> Tick {
-        let rng = &mut self.rng;
+        let reference = match self.markets[i].venue {
+            Some((leader, _, _)) => self.markets[leader].log_price,
+            None => 0.0,
+        };
         let m = &mut self.markets[i];
         let time = m.next_time;
-        let dt_years = (time - m.last_time).max(0.0) / MS_PER_YEAR;
-        let sigma = ANNUAL_VOLATILITY * dt_years.sqrt();
-        m.log_price += sigma * rng.normal() - 0.5 * sigma * sigma;
+        let rng = match &mut m.venue {
+            Some((_, basis, rng)) => {
+                let decay = (-(time - m.last_time).max(0.0) / BASIS_TAU_MS).exp();
+                *basis = decay * *basis + BASIS_SD * (1.0 - decay * decay).sqrt() * rng.normal();
+                m.log_price = reference + *basis;
+                rng
+            }
+            None => {
+                let dt_years = (time - m.last_time).max(0.0) / MS_PER_YEAR;
+                let sigma = ANNUAL_VOLATILITY * dt_years.sqrt();
+                m.log_price += sigma * self.rng.normal() - 0.5 * sigma * sigma;
+                &mut self.rng
+            }
+        };
         m.last_time = time;
         m.next_time = time + rng.exponential(self.rate_per_ms);
         let price_f = m.log_price.exp();

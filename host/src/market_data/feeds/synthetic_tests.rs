@@ -3,6 +3,7 @@
 use super::*;
 use crate::market_data::feeds::shared_symbols;
 use crate::market_data::{Candle, CandleAggregator};
+use std::collections::HashMap;
 
 const START: i64 = 1_723_161_600_000; // 2024-08-09 00:00:00 UTC
 
@@ -101,4 +102,58 @@ fn rejects_bad_markets_and_reports_the_boundary() {
     }
     let feed = SyntheticFeed::new(1, START + 15_000, &default_markets(), shared).unwrap();
     assert!(!feed.starts_on_minute_boundary());
+}
+
+#[test]
+fn venue_stand_ins_follow_their_pair_with_a_small_mean_reverting_basis() {
+    let shared = shared_symbols();
+    let end = START + 60 * 60_000;
+    let plain = SyntheticFeed::new(3, START, &default_markets(), shared.clone()).unwrap().with_end(end);
+    let venues: Vec<_> = ["binance:BTCUSDT", "bybit:BTCUSDT", "bybit:SOLUSDT"]
+        .iter()
+        .map(|n| crate::market_data::SymbolInfo::parse(n).unwrap())
+        .collect();
+    let mut both = plain.clone().with_venues(&venues).unwrap();
+    let table = |id: SymbolId| shared.read().unwrap().name(id).to_string();
+    let (mut reference, mut last): (Option<Decimal>, HashMap<String, Tick>) = (None, HashMap::new());
+    let mut gaps: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut bare = Vec::new();
+    while let Some(event) = both.next_event().unwrap() {
+        let FeedEvent::Trade(t) = event else { continue };
+        let name = table(t.symbol);
+        if let Some(prev) = last.get(&name) {
+            assert_eq!(t.trade_id, prev.trade_id + 1, "{name}: own trade ids");
+        }
+        assert!((t.price % Decimal::new(1, 2)).is_zero() && (t.qty % Decimal::new(1, 5)).is_zero(), "{t:?}");
+        match name.as_str() {
+            "BTCUSDT" => reference = Some(t.price),
+            "ETHUSDT" => {}
+            venue => {
+                let Some(r) = reference.and_then(|r| r.to_f64()) else { continue };
+                gaps.entry(venue.to_string()).or_default().push(t.price.to_f64().unwrap() / r - 1.0);
+            }
+        }
+        if !name.contains(':') {
+            bare.push(t);
+        }
+        last.insert(name, t);
+    }
+    let mut plain = plain;
+    let mut alone = Vec::new();
+    while let Some(event) = plain.next_event().unwrap() {
+        if let FeedEvent::Trade(t) = event {
+            alone.push(t);
+        }
+    }
+    assert_eq!(bare, alone, "adding venues leaves the reference streams as they were");
+    assert_eq!(gaps.len(), 2, "no stand-in for a pair the feed does not have: {:?}", gaps.keys());
+    for (venue, g) in &gaps {
+        let n = g.len() as f64;
+        let mean = g.iter().sum::<f64>() / n;
+        let sd = (g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(n > 10_000.0, "{venue}: {n} trades in an hour");
+        assert!(g.iter().all(|x| x.abs() < 0.005), "{venue}: never 0.5 % away from the pair");
+        assert!(mean.abs() < 0.0005 && (0.0003..0.0012).contains(&sd), "{venue}: mean {mean}, sd {sd}");
+        assert!(g.iter().any(|x| *x > 0.0005) && g.iter().any(|x| *x < -0.0005), "{venue}: the basis swings both ways");
+    }
 }
