@@ -163,7 +163,9 @@ impl Router {
         };
         // While not reconciled (a failed reconciliation: throttled, banned, network), try
         // again every second; queued orders wait for it.
-        let mut poll = tokio::time::interval(Duration::from_secs(1));
+        // (The first tick a second from now: the stream's `Connected` reconciles first.)
+        let second = Duration::from_secs(1);
+        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {

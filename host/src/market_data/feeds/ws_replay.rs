@@ -69,7 +69,8 @@ impl WsReplay {
         let symbol = match &event {
             FeedEvent::Trade(t) => t.symbol,
             FeedEvent::Book(b) => b.symbol,
-            _ => return self.pending.push_back((key, event)),
+            FeedEvent::Candle(c) => c.symbol,
+            FeedEvent::Clock(_) => return self.pending.push_back((key, event)),
         };
         let mut qualified = self.markets.get(&(venue, symbol)).copied();
         if qualified.is_none()
@@ -89,7 +90,8 @@ impl WsReplay {
             match &mut copy {
                 FeedEvent::Trade(t) => t.symbol = q,
                 FeedEvent::Book(b) => b.symbol = q,
-                _ => {}
+                FeedEvent::Candle(c) => c.symbol = q,
+                FeedEvent::Clock(_) => {}
             }
             self.pending.push_back((key, copy));
         }
