@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tradehost::config::PluginsConfig;
 use tradehost::execution::Account;
 use tradehost::market_data::{Candle, SymbolId, SymbolInfo};
-use tradehost::plugins::bindings::{account_view, candle_compact_out, candle_out, wit};
+use tradehost::plugins::bindings::{candle_compact_out, candle_out, wit};
 
 /// A candle as the core sends it: the compact form when it fits, else the full record.
 type WireCandle = (wit::Candle, Option<wit::CandleCompact>);
@@ -235,11 +235,9 @@ fn sandbox(c: &mut Criterion) {
     group.bench_function("sandboxed_core_refresh", |b| {
         b.iter_custom(|iters| {
             timed(iters, t_refresh, || {
-                let id = inst.id().to_string();
-                let view = account_view(&account, &[], &id);
                 if let Some(hs) = inst.host_state() {
                     hs.last_prices.clone_from(&last_prices);
-                    hs.account = view;
+                    hs.account.refresh(&account, &[], &hs.instance);
                 }
                 black_box(call(&mut inst, &wit_candles[i % CANDLES]));
                 i += 1;

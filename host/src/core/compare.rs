@@ -36,12 +36,14 @@ pub struct VariantMetrics {
 }
 
 /// Value of an account in its quote assets, positions marked at `last`.
-fn equity(account: &Account, last: &[Option<Decimal>], quote_assets: &[&str]) -> f64 {
+fn equity<'a>(account: &Account, last: &[Option<Decimal>], quote_assets: impl Iterator<Item = &'a str> + Clone) -> f64 {
     // BTCUSDT and ETHUSDT (or one pair on two venues) share one USDT balance: count it once.
-    let mut quotes = quote_assets.to_vec();
-    quotes.sort_unstable();
-    quotes.dedup();
-    let cash: Decimal = quotes.iter().map(|q| account.balance(q)).sum();
+    let cash: Decimal = quote_assets
+        .clone()
+        .enumerate()
+        .filter(|(i, q)| !quote_assets.clone().take(*i).any(|seen| seen == *q))
+        .map(|(_, q)| account.balance(q))
+        .sum();
     let held: Decimal = account
         .positions
         .iter()
@@ -58,11 +60,13 @@ impl Core {
                 continue;
             }
             let Some(account) = self.venue.account(inst.id()) else { continue };
-            let quotes: Vec<&str> = inst.symbols.iter().map(|(_, s)| s.quote.as_str()).collect();
-            let value = equity(account, &self.last_prices, &quotes);
+            let value = equity(account, &self.last_prices, inst.symbols.iter().map(|(_, s)| s.quote.as_str()));
             let exposed = account.positions.values().any(|p| !p.qty.is_zero());
             let now = self.now_ms;
-            let track = self.tracks.entry(inst.id().to_string()).or_default();
+            let track = match self.tracks.get_mut(inst.id()) {
+                Some(t) => t,
+                None => self.tracks.entry(inst.id().to_string()).or_default(),
+            };
             track.initial.get_or_insert(value);
             track.curve.push(value);
             track.times.push(now);
@@ -170,7 +174,7 @@ mod tests {
     fn equity_counts_a_shared_quote_balance_once_and_marks_positions() {
         let d = |s: &str| s.parse::<Decimal>().unwrap();
         let mut account = Account::new([("USDT".to_string(), d("10000"))].into(), Decimal::ZERO);
-        assert_eq!(equity(&account, &[], &["USDT", "USDT"]), 10_000.0, "two USDT pairs, one balance");
+        assert_eq!(equity(&account, &[], ["USDT", "USDT"].into_iter()), 10_000.0, "two USDT pairs, one balance");
         let btc = SymbolInfo::parse("bybit:BTCUSDT").unwrap();
         let fill = Fill {
             order_id: 1,
@@ -185,6 +189,6 @@ mod tests {
         };
         account.apply(&btc, &fill);
         let last = [None, Some(d("61000"))];
-        assert_eq!(equity(&account, &last, &["USDT", "USDT"]), 4_000.0 + 6_100.0);
+        assert_eq!(equity(&account, &last, ["USDT", "USDT"].into_iter()), 4_000.0 + 6_100.0);
     }
 }

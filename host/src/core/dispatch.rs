@@ -12,7 +12,28 @@ use wasmtime::Store;
 /// How deep fills may chain (fill -> on-fill -> order -> fill ...) within one event.
 pub(super) const MAX_CHAIN: u8 = 4;
 
-type Call<'a> = Box<dyn FnOnce(&Strategy, &mut Store<HostState>) -> wasmtime::Result<Vec<wit::Intent>> + 'a>;
+/// One event handler call (no allocation per call: the hot path calls this per candle and
+/// per instance).
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Tick(wit::Tick),
+    Timer(i64),
+    Candle(Option<&'a wit::CandleCompact>, &'a wit::Candle),
+    Fill(wit::Fill),
+}
+
+impl Call<'_> {
+    fn run(self, api: &Strategy, st: &mut Store<HostState>) -> wasmtime::Result<Vec<wit::Intent>> {
+        let guest = api.tradehost_strategy_guest();
+        match self {
+            Call::Tick(t) => guest.call_on_tick(st, t),
+            Call::Timer(now) => guest.call_on_timer(st, now),
+            Call::Candle(Some(k), _) => guest.call_on_candle_compact(st, *k),
+            Call::Candle(None, c) => guest.call_on_candle(st, *c),
+            Call::Fill(f) => guest.call_on_fill(st, f),
+        }
+    }
+}
 
 impl Core {
     pub(super) fn on_trade(&mut self, t: Tick) {
@@ -45,7 +66,7 @@ impl Core {
             let inst = &self.plugins.instances()[i];
             if inst.subscriptions.ticks && inst.is_running() && inst.trades(t.symbol) {
                 let wt = tick_out(&t);
-                self.deliver(i, Box::new(move |api, st| api.tradehost_strategy_guest().call_on_tick(st, wt)), false, 0);
+                self.deliver(i, Call::Tick(wt), false, 0);
             }
         }
     }
@@ -121,19 +142,18 @@ impl Core {
             let due = *inst.next_timer_ms.get_or_insert(now + every);
             if now >= due {
                 inst.next_timer_ms = Some(now + every);
-                self.deliver(
-                    i,
-                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_timer(st, now)),
-                    true,
-                    0,
-                );
+                self.deliver(i, Call::Timer(now), true, 0);
             }
         }
     }
 
     fn on_candle(&mut self, c: Candle) {
         self.stats.candles += 1;
-        self.last_open.insert(c.symbol, c.open);
+        let idx = c.symbol.0 as usize;
+        if idx >= self.last_open.len() {
+            self.last_open.resize(idx + 1, None);
+        }
+        self.last_open[idx] = Some(c.open);
         self.mark_equity(c.symbol);
         if !self.settings.backtest {
             self.batch.candles.push(c);
@@ -147,15 +167,7 @@ impl Core {
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
             if inst.is_running() && inst.trades(c.symbol) {
-                self.deliver(
-                    i,
-                    Box::new(move |api, st| match compact {
-                        Some(k) => api.tradehost_strategy_guest().call_on_candle_compact(st, k),
-                        None => api.tradehost_strategy_guest().call_on_candle(st, wc),
-                    }),
-                    true,
-                    0,
-                );
+                self.deliver(i, Call::Candle(compact.as_ref(), &wc), true, 0);
             }
         }
         if self.bus.receiver_count() > 0 {
@@ -166,22 +178,21 @@ impl Core {
 
     /// Call instance `idx` with its view refreshed, then act on what it returns.
     fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
-        let id = self.plugins.instances()[idx].id().to_string();
-        let view = self.venue.account(&id).map(|a| {
-            let open =
-                self.venue.open_orders().iter().chain(self.live_open_orders(&id)).chain(self.engine_open_orders(&id));
-            bindings::account_view(a, open, &id)
-        });
+        let now_ms = self.now_ms;
         let inst = &mut self.plugins.instances_mut()[idx];
-        inst.now_ms = self.now_ms;
+        inst.now_ms = now_ms;
         if let Some(hs) = inst.host_state() {
             hs.last_prices.clone_from(&self.last_prices);
-            if let Some(v) = view {
-                hs.account = v;
+            let id = hs.instance.as_str();
+            if let Some(a) = self.venue.account(id) {
+                let open = self.venue.open_orders().iter();
+                let live = self.live.open.values().filter(|o| o.order.instance == id).map(|o| &o.order);
+                let engine = self.engine_orders.values().filter(|o| o.instance == id);
+                hs.account.refresh(a, open.chain(live).chain(engine), id);
             }
         }
-        let Some(intents) = inst.invoke(call) else {
-            let state = inst.state.name();
+        let Some(intents) = inst.invoke(|api, st| call.run(api, st)) else {
+            let (id, state) = (inst.id().to_string(), inst.state.name());
             let error = inst.stats.last_error.clone().unwrap_or_default();
             self.publish("plugin", || serde_json::json!({ "strategy": id, "state": state, "error": error }));
             return;
@@ -353,12 +364,7 @@ impl Core {
                 self.batch.fills.push(f);
             }
             if let Some(i) = idx.filter(|i| depth < MAX_CHAIN && self.plugins.instances()[*i].is_running()) {
-                self.deliver(
-                    i,
-                    Box::new(move |api, st| api.tradehost_strategy_guest().call_on_fill(st, wf)),
-                    true,
-                    depth + 1,
-                );
+                self.deliver(i, Call::Fill(wf), true, depth + 1);
             }
         }
     }

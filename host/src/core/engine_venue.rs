@@ -36,11 +36,6 @@ impl Core {
         on_engine
     }
 
-    /// Open engine orders of an instance (for the strategy's view).
-    pub(super) fn engine_open_orders<'a>(&'a self, instance: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
-        self.engine_orders.values().filter(move |o| o.instance == instance)
-    }
-
     /// Place a risk-checked paper order on the engine.
     pub(super) fn place_engine(&mut self, order: Order, depth: u8) {
         let Some(info) = self.info(order.symbol).cloned() else { return };

@@ -103,11 +103,6 @@ impl Core {
         self.live.open.insert(order.id, LiveOrder { order, venue, client_id, held_stop });
     }
 
-    /// Open orders of an instance on live venues (for the strategy's view).
-    pub(super) fn live_open_orders<'a>(&'a self, instance: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
-        self.live.open.values().filter(move |o| o.order.instance == instance).map(|o| &o.order)
-    }
-
     /// Send a risk-checked order of a live instance: filters, journal, then the router.
     pub(super) fn place_live(&mut self, mut order: Order, venue: ExchangeId, depth: u8) {
         let name = self.symbol_name(order.symbol);

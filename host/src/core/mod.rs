@@ -101,8 +101,9 @@ pub struct Core {
     settings: CoreSettings,
     config: PluginsConfig,
     stats: CoreStats,
-    tracks: HashMap<String, compare::Track>,
-    last_open: HashMap<SymbolId, Decimal>,
+    tracks: rustc_hash::FxHashMap<String, compare::Track>,
+    /// Open of the last closed candle per symbol id (index = id).
+    last_open: Vec<Option<Decimal>>,
     /// Accounts changed since the last flush (written once per flush, not per fill).
     dirty_accounts: BTreeSet<String>,
     /// The trade log of a backtest (kept in memory instead of the store).
@@ -176,8 +177,8 @@ impl Core {
             settings,
             config,
             stats: CoreStats::default(),
-            tracks: HashMap::new(),
-            last_open: HashMap::new(),
+            tracks: Default::default(),
+            last_open: Vec::new(),
             dirty_accounts: BTreeSet::new(),
             backtest_trades: Vec::new(),
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
@@ -377,7 +378,7 @@ impl Core {
 
     /// The open of the last candle seen per symbol (where a backtest closes positions).
     pub fn last_open(&self, symbol: SymbolId) -> Option<Decimal> {
-        self.last_open.get(&symbol).copied()
+        self.last_open.get(symbol.0 as usize).copied().flatten()
     }
 
     /// The last trade price per symbol.

@@ -3,7 +3,6 @@
 
 use crate::market_data::SymbolId;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 use wasmtime::StoreLimits;
 
 wasmtime::component::bindgen!({
@@ -42,14 +41,57 @@ pub struct PositionView {
 
 /// What the host tells one instance about its own account and the market. The core
 /// loop keeps it current before each call.
+///
+/// Refreshed in place before every call (an instance holds a few assets, positions and
+/// orders: short vectors, searched linearly, their allocations reused call after call).
 #[derive(Debug, Default)]
 pub struct AccountView {
     /// Position per symbol id.
-    pub positions: HashMap<SymbolId, PositionView>,
+    pub positions: Vec<(SymbolId, PositionView)>,
     /// Free balance per asset.
-    pub balances: HashMap<String, Decimal>,
+    pub balances: Vec<(String, Decimal)>,
     /// Working orders.
     pub open_orders: Vec<wit::OpenOrder>,
+}
+
+impl AccountView {
+    /// Copy an account and this instance's working orders into the view.
+    pub fn refresh<'a>(
+        &mut self,
+        account: &crate::execution::Account,
+        open: impl IntoIterator<Item = &'a crate::execution::Order>,
+        instance: &str,
+    ) {
+        self.positions.clear();
+        self.positions.extend(account.positions.iter().map(|(id, p)| {
+            let entry_price = (!p.qty.is_zero()).then_some(p.avg_price);
+            (*id, PositionView { qty: p.qty, entry_price })
+        }));
+        // Balances keep their keys (an account's assets only ever grow): update in place.
+        let same_keys = self.balances.len() == account.balances.len()
+            && self.balances.iter().zip(account.balances.keys()).all(|((a, _), b)| a == b);
+        if same_keys {
+            for ((_, v), new) in self.balances.iter_mut().zip(account.balances.values()) {
+                *v = *new;
+            }
+        } else {
+            self.balances.clear();
+            self.balances.extend(account.balances.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        self.open_orders.clear();
+        self.open_orders.extend(open.into_iter().filter(|o| o.instance == instance).map(|o| wit::OpenOrder {
+            id: o.id,
+            symbol: o.symbol.0,
+            side: side_out(o.side),
+            kind: kind_out(o.kind),
+            qty: dec_out(o.qty),
+            filled: dec_out(o.filled),
+        }));
+    }
+
+    fn position(&self, symbol: SymbolId) -> Option<&PositionView> {
+        self.positions.iter().find(|(id, _)| *id == symbol).map(|(_, p)| p)
+    }
 }
 
 /// The data of one strategy's `Store`.
@@ -85,15 +127,15 @@ impl tradehost::strategy::host::Host for HostState {
     }
 
     fn position(&mut self, symbol: u32) -> wit::Decimal {
-        dec_out(self.account.positions.get(&SymbolId(symbol)).map(|p| p.qty).unwrap_or_default())
+        dec_out(self.account.position(SymbolId(symbol)).map(|p| p.qty).unwrap_or_default())
     }
 
     fn entry_price(&mut self, symbol: u32) -> Option<wit::Decimal> {
-        self.account.positions.get(&SymbolId(symbol)).and_then(|p| p.entry_price).map(dec_out)
+        self.account.position(SymbolId(symbol)).and_then(|p| p.entry_price).map(dec_out)
     }
 
     fn balance(&mut self, asset: String) -> wit::Decimal {
-        dec_out(self.account.balances.get(&asset).copied().unwrap_or_default())
+        dec_out(self.account.balances.iter().find(|(a, _)| *a == asset).map(|(_, v)| *v).unwrap_or_default())
     }
 
     fn last_price(&mut self, symbol: u32) -> Option<wit::Decimal> {
@@ -162,15 +204,32 @@ pub fn candle_compact_out(c: &crate::market_data::Candle) -> Option<wit::CandleC
 /// Mantissas of `N - 1` decimals at their largest (normalised) scale, then that scale;
 /// `None` if one does not fit an `i64` there.
 fn shared_scale<const N: usize>(ds: &[Decimal]) -> Option<[i64; N]> {
-    let scale = ds.iter().map(|d| d.normalize().scale()).max()?;
+    let mut parts = [(0i64, 0u32); N];
+    for (slot, d) in parts.iter_mut().zip(ds) {
+        *slot = normalized(*d)?;
+    }
+    let scale = parts[..ds.len()].iter().map(|(_, s)| *s).max()?;
     let mut out = [0i64; N];
-    for (slot, d) in out.iter_mut().zip(ds) {
-        let n = d.normalize();
-        let m = n.mantissa().checked_mul(10i128.checked_pow(scale - n.scale())?)?;
-        *slot = i64::try_from(m).ok()?;
+    for (slot, (m, s)) in out.iter_mut().zip(&parts[..ds.len()]) {
+        *slot = m.checked_mul(10i64.checked_pow(scale - s)?)?;
     }
     *out.last_mut()? = i64::from(scale as u8);
     Some(out)
+}
+
+/// Mantissa and scale of a decimal without trailing zeros (what `normalize` gives), on
+/// 64-bit integers: `None` when the mantissa does not fit an `i64`.
+#[inline]
+fn normalized(d: Decimal) -> Option<(i64, u32)> {
+    let (mut m, mut scale) = (i64::try_from(d.mantissa()).ok()?, d.scale());
+    if m == 0 {
+        return Some((0, 0));
+    }
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    Some((m, scale))
 }
 
 /// A side in the contract's shape.
@@ -218,37 +277,6 @@ pub fn kind_in(k: &wit::OrderKind) -> Option<crate::execution::OrderKind> {
         wit::OrderKind::Limit(p) => crate::execution::OrderKind::Limit(dec_in(*p)?),
         wit::OrderKind::StopMarket(p) => crate::execution::OrderKind::StopMarket(dec_in(*p)?),
     })
-}
-
-/// Refresh an instance's view of its account from the venue's.
-pub fn account_view<'a>(
-    account: &crate::execution::Account,
-    open: impl IntoIterator<Item = &'a crate::execution::Order>,
-    instance: &str,
-) -> AccountView {
-    AccountView {
-        positions: account
-            .positions
-            .iter()
-            .map(|(id, p)| {
-                let entry_price = (!p.qty.is_zero()).then_some(p.avg_price);
-                (*id, PositionView { qty: p.qty, entry_price })
-            })
-            .collect(),
-        balances: account.balances.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-        open_orders: open
-            .into_iter()
-            .filter(|o| o.instance == instance)
-            .map(|o| wit::OpenOrder {
-                id: o.id,
-                symbol: o.symbol.0,
-                side: side_out(o.side),
-                kind: kind_out(o.kind),
-                qty: dec_out(o.qty),
-                filled: dec_out(o.filled),
-            })
-            .collect(),
-    }
 }
 
 #[cfg(test)]

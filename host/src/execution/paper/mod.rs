@@ -13,13 +13,13 @@ use super::order::{Fill, Order, OrderKind, OrderStatus, Side};
 use super::{Account, Venue};
 use crate::market_data::{Candle, SymbolId, SymbolInfo, Tick};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Paper accounts and resting orders.
 #[derive(Debug, Default)]
 pub struct PaperVenue {
-    accounts: HashMap<String, Account>,
-    last: HashMap<SymbolId, Decimal>,
+    accounts: FxHashMap<String, Account>,
+    last: FxHashMap<SymbolId, Decimal>,
     resting: Vec<Order>,
     bar_mode: bool,
     slippage: Decimal,
@@ -42,7 +42,7 @@ impl PaperVenue {
     }
 
     /// Every account, by instance id.
-    pub fn accounts(&self) -> &HashMap<String, Account> {
+    pub fn accounts(&self) -> &FxHashMap<String, Account> {
         &self.accounts
     }
 
@@ -97,6 +97,10 @@ impl PaperVenue {
         symbol: SymbolId,
         price_of: impl Fn(&Order) -> Option<Decimal>,
     ) -> Vec<(Order, Decimal)> {
+        // Most bars reach no resting order: nothing to move then.
+        if !self.resting.iter().any(|o| o.symbol == symbol && price_of(o).is_some()) {
+            return Vec::new();
+        }
         let mut hit = Vec::new();
         let mut keep = Vec::with_capacity(self.resting.len());
         for o in std::mem::take(&mut self.resting) {

@@ -242,9 +242,39 @@ fn cheap_event_time(data: &str) -> Option<i64> {
 /// An exact decimal from the exchange's string; never rounds. Scientific notation
 /// (`9e-05`, as pandas writes small volumes into CSVs) is accepted too.
 pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FeedError> {
+    if let Some(d) = plain_decimal(text.as_bytes()) {
+        return Ok(d);
+    }
     Decimal::from_str_exact(text)
         .or_else(|e| if text.contains(['e', 'E']) { Decimal::from_scientific(text) } else { Err(e) })
         .map_err(|e| FeedError::frame(format!("bad {field} {text:?}: {e}")))
+}
+
+/// The common case on one pass: `[-]digits[.digits]` with at most 18 digits, exactly as
+/// `Decimal::from_str_exact` reads it (scale = the digits after the point, trailing zeros
+/// kept); anything else (`None`) takes the general parser.
+#[inline]
+fn plain_decimal(text: &[u8]) -> Option<Decimal> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let (mut mantissa, mut scale, mut point, mut count) = (0i64, 0u32, false, 0u32);
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' if count < 18 => {
+                mantissa = mantissa * 10 + i64::from(b - b'0');
+                count += 1;
+                scale += u32::from(point);
+            }
+            b'.' if !point && i > 0 && i + 1 < digits.len() => point = true,
+            _ => return None,
+        }
+    }
+    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
 }
 
 #[cfg(test)]
@@ -256,6 +286,50 @@ mod tests {
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn the_fast_decimal_path_reads_exactly_what_the_general_parser_reads() {
+        let cases = [
+            "0",
+            "7",
+            "-7",
+            "61837.63000000",
+            "0.00001000",
+            "-0.5",
+            "123456789012345678",
+            "1234567890.12345678",
+            "00012.50",
+            "-0.000",
+            "1",
+            "99999999999999999.9",
+        ];
+        for text in cases {
+            let fast = plain_decimal(text.as_bytes()).unwrap_or_else(|| panic!("{text} takes the fast path"));
+            let exact = Decimal::from_str_exact(text).unwrap();
+            assert_eq!((fast, fast.scale()), (exact, exact.scale()), "{text}");
+            assert_eq!(fast.to_string(), exact.to_string(), "{text}");
+        }
+        // Not plain: the general parser decides (and keeps its errors and exponents).
+        for text in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1.2.3",
+            "1e5",
+            "+1",
+            "1,5",
+            " 1",
+            "1234567890123456789",
+            "99999999999999999999",
+            "12345678901234567.89",
+        ] {
+            assert_eq!(plain_decimal(text.as_bytes()), None, "{text}");
+        }
+        assert_eq!(decimal("p", "1e5").unwrap(), Decimal::from(100_000));
+        assert!(decimal("p", "5.").is_ok() == Decimal::from_str_exact("5.").is_ok());
+        assert!(decimal("p", "abc").is_err());
     }
 
     fn tick(time_ms: i64, price: &str, qty: &str, trade_id: u64, buyer_maker: bool) -> Option<FeedEvent> {

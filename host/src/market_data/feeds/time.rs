@@ -15,6 +15,9 @@ pub(crate) fn epoch_to_ms(raw: i64) -> i64 {
 pub(crate) fn parse_utc_datetime_ms(text: &str) -> Option<i64> {
     let text = text.trim();
     let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00")).unwrap_or(text);
+    if let Some(ms) = fixed_datetime_ms(text.as_bytes()) {
+        return Some(ms);
+    }
     let (date, time) = text.split_once([' ', 'T'])?;
     let mut date_parts = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
     let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
@@ -34,6 +37,27 @@ pub(crate) fn parse_utc_datetime_ms(text: &str) -> Option<i64> {
     let millis = digit(0) * 100 + digit(1) * 10 + digit(2);
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
     Some(seconds * 1_000 + millis)
+}
+
+/// The usual shape, `YYYY-MM-DD HH:MM:SS` (or `T`) and nothing else, read byte by byte;
+/// `None` leaves any other text to the general parser.
+#[inline]
+fn fixed_datetime_ms(b: &[u8]) -> Option<i64> {
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..61).contains(&second);
+    valid.then(|| (days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -75,6 +99,10 @@ mod tests {
             ("2023-03-01 00:00:00+02:00", None),
             ("2023-13-01 00:00:00", None),
             ("yesterday", None),
+            ("2023-03-01 24:00:00", None),
+            ("2023-03-01 0a:00:00", None),
+            ("2023-03-01_00:00:00", None),
+            ("2024-12-31T23:59:59", Some(1_735_689_599_000)),
         ];
         for (text, want) in cases {
             assert_eq!(parse_utc_datetime_ms(text), want, "{text}");
