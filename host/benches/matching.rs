@@ -198,6 +198,16 @@ fn inputs() -> Inputs {
 
 fn matching(c: &mut Criterion) {
     let input = inputs();
+    // `MATCHING_PROFILE=wallets|raw|lobster`: one pass of that mode and nothing else, for
+    // an instruction profiler (`valgrind --tool=callgrind`).
+    if let Ok(mode) = std::env::var("MATCHING_PROFILE") {
+        let trades = match mode.as_str() {
+            "lobster" => run_lobster(&mut prefilled_lobster(&input.prefill_lob), &input.lob),
+            m => run_engine(&mut prefilled_engine(&input.prefill_cmds, m != "raw"), &input.cmds, &mut Vec::new()),
+        };
+        println!("{mode}: {trades} trades");
+        return;
+    }
     let mut group = c.benchmark_group("matching");
     group.throughput(Throughput::Elements(COMMANDS as u64));
     group.sample_size(10);

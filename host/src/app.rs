@@ -136,12 +136,19 @@ pub async fn run(
         FeedChoice::Live(v) => v.clone(),
         _ => Vec::new(),
     };
-    if !live_feed.is_empty() {
+    if matches!(settings.feed, FeedChoice::Live(_)) {
         // A market qualified with its exchange (`bybit:BTCUSDT`) streams from that exchange.
         for v in config.qualified_exchanges() {
             if !live_feed.contains(&v) {
                 live_feed.push(v);
             }
+        }
+        if live_feed.is_empty() {
+            return Err(StartError::Io(
+                "`--feed live` needs an exchange: trade on one in plugins.toml, qualify a symbol \
+                 (`binance:BTCUSDT`) or name it (`--feed live:binance`)"
+                    .into(),
+            ));
         }
     }
     let traded_live = venues_of(&config);

@@ -196,3 +196,24 @@ async fn arbitrage_across_two_exchanges() {
     assert_eq!(net, Decimal::ZERO, "long at Binance, short at Bybit, flat in BTC: {positions}");
     host.stop().unwrap();
 }
+
+/// `--feed live` with nothing to stream from is refused at start with what to do, not run
+/// on a silently different feed.
+#[test]
+fn a_live_feed_without_an_exchange_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"spread.wasm\"\nsymbols = [\"BTCUSDT\"]\n\
+                [strategy.params]\nqty = \"0.01\"\n";
+    std::fs::write(dir.path().join("plugins.toml"), toml).unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(wasm("spread"), dir.path().join("plugins/spread.wasm")).unwrap();
+    let out = std::process::Command::new(tradehost_tests::binary())
+        .current_dir(dir.path())
+        .args(["run", "--feed", "live", "--port", "0", "--ws-port", "0", "--db", "state.db"])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`--feed live` needs an exchange"), "{stderr}");
+}
