@@ -3,301 +3,40 @@
 //! the private WebSocket channels, reconnect with REST catch-up, 429/418 blocks, clock
 //! skew and idempotent order submits. Loopback only.
 
-use rust_decimal::Decimal;
+mod suite;
+
 use std::sync::Arc;
 use std::time::Duration;
+use suite::acked::{AckedVenue, d, go_live_in, limit, next_matching};
 use tradehost::connectors::gateio::GateioConnector;
 use tradehost::connectors::{
-    Connector, ConnectorError, ConnectorSettings, Credentials, ExchangeId, ExchangeOrderStatus, Market, OrderRef,
-    OrderRequest, OrderType, StreamEvent, StreamHandle, Subscription, TimeInForce,
+    Connector, ConnectorError, ExchangeId, ExchangeOrderStatus, Market, OrderRef, OrderRequest, OwnTrade, StreamEvent,
+    Subscription, SymbolRules,
 };
 use tradehost::execution::Side;
-use tradehost_tests::fake::{FakeExchange, FakeKeys, FakeState, gateio};
+use tradehost_tests::fake::{FakeExchange, FakeKeys, gateio};
 
-const SYM: &str = "BTCUSDT";
+impl AckedVenue for GateioConnector {
+    async fn start(keys: FakeKeys) -> FakeExchange {
+        gateio::start(keys).await
+    }
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+    fn connect(fake: &FakeExchange, secret: Option<&str>) -> Self {
+        GateioConnector::new(suite::settings(ExchangeId::Gateio, fake, secret)).unwrap()
+    }
 
-fn settings(fake: &FakeExchange, secret: Option<&str>) -> ConnectorSettings {
-    let keys = &fake.state.keys;
-    let mut s = ConnectorSettings::new(ExchangeId::Gateio);
-    s.rest_url = Some(fake.rest_url.clone());
-    s.ws_url = Some(fake.ws_url.clone());
-    s.ws_private_url = Some(fake.ws_url.clone());
-    s.credentials = Some(Credentials::new(
-        keys.api_key.clone(),
-        secret.unwrap_or(&keys.secret).to_string(),
-        Some(keys.passphrase.clone()),
-    ));
-    s
-}
+    fn check_rules(btc: &SymbolRules) {
+        assert_eq!((btc.venue_symbol.as_str(), btc.tick_size, btc.lot_size), ("BTC_USDT", d("0.01"), d("0.00001")));
+        assert_eq!((btc.min_qty, btc.min_notional), (d("0.00001"), d("3")));
+    }
 
-async fn setup() -> (FakeExchange, Arc<dyn Connector>) {
-    let fake = gateio::start(FakeKeys::default()).await;
-    fake.state.push_trade(SYM, d("60000"), d("0.5"), false);
-    let conn: Arc<dyn Connector> = Arc::new(GateioConnector::new(settings(&fake, None)).unwrap());
-    (fake, conn)
-}
-
-fn limit(client: &str, side: Side, qty: &str, price: &str) -> OrderRequest {
-    OrderRequest {
-        symbol: SYM.into(),
-        side,
-        order_type: OrderType::Limit,
-        quantity: d(qty),
-        price: Some(d(price)),
-        time_in_force: TimeInForce::Gtc,
-        client_order_id: client.into(),
-        reduce_only: false,
+    fn check_fill_fee(streamed: &OwnTrade, listed: &OwnTrade) {
+        assert_eq!((streamed.fee, streamed.fee_asset.as_str()), (d("0.00001"), "BTC"));
+        assert_eq!(listed.fee, d("0.00001"));
     }
 }
 
-/// The next event matching `pred` within `within`.
-async fn next_matching(
-    h: &mut StreamHandle,
-    within: Duration,
-    mut pred: impl FnMut(&StreamEvent) -> bool,
-) -> Option<StreamEvent> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, h.events.recv()).await {
-            Ok(Some(ev)) if pred(&ev) => return Some(ev),
-            Ok(Some(_)) => {}
-            _ => return None,
-        }
-    }
-}
-
-/// Push probe trades until one comes back: every subscription sent before the trades
-/// subscription (private channels first) has then been processed. Returns its sequence.
-async fn go_live(state: &FakeState, h: &mut StreamHandle) -> u64 {
-    go_live_in(state, h, SYM, "60000", "0.001").await
-}
-
-async fn go_live_in(state: &FakeState, h: &mut StreamHandle, symbol: &str, price: &str, qty: &str) -> u64 {
-    for _ in 0..50 {
-        state.push_trade(symbol, d(price), d(qty), true);
-        if let Some(StreamEvent::Trade(t)) =
-            next_matching(h, Duration::from_millis(100), |e| matches!(e, StreamEvent::Trade(_))).await
-        {
-            return t.seq;
-        }
-    }
-    panic!("no trade arrived over the stream");
-}
-
-#[tokio::test]
-async fn public_market_data() {
-    let (fake, conn) = setup().await;
-    fake.state.push_trade(SYM, d("60010.5"), d("0.25"), true);
-    let t = conn.server_time().await.unwrap();
-    assert!((t - fake.state.now_ms()).abs() < 2_000);
-    let rules = conn.exchange_info().await.unwrap();
-    let btc = rules.iter().find(|r| r.symbol == SYM).unwrap();
-    assert_eq!((btc.venue_symbol.as_str(), btc.tick_size, btc.lot_size), ("BTC_USDT", d("0.01"), d("0.00001")));
-    assert_eq!((btc.min_qty, btc.min_notional), (d("0.00001"), d("3")));
-    assert_eq!(conn.ticker(SYM).await.unwrap().last, d("60010.5"));
-    let trades = conn.recent_trades(SYM, None, 10).await.unwrap();
-    assert_eq!(trades.iter().map(|t| t.seq).collect::<Vec<_>>(), [1000, 1001]);
-    assert!(trades[1].buyer_maker && trades[1].quantity == d("0.25"));
-    let from = conn.recent_trades(SYM, Some(1001), 10).await.unwrap();
-    assert_eq!(from.len(), 1);
-    let klines = conn.klines_1m(SYM, fake.state.now_ms() - 120_000, 10).await.unwrap();
-    assert_eq!(klines.last().unwrap().close, d("60010.5"));
-    assert_eq!(klines.iter().map(|k| k.volume).sum::<Decimal>(), d("0.75"));
-    conn.create_order(&limit("book-1", Side::Buy, "0.1", "59000")).await.unwrap();
-    let book = conn.order_book(SYM, 5).await.unwrap();
-    assert_eq!(book.bids, vec![(d("59000"), d("0.1"))]);
-    assert_eq!(fake.state.signature_failures(), 0);
-}
-
-#[tokio::test]
-async fn orders_fill_over_the_private_stream_and_rest_agrees_with_the_fake() {
-    let (fake, conn) = setup().await;
-    let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Orders, Subscription::Trades(SYM.into())], false).unwrap();
-    go_live(state, &mut h).await;
-
-    let placed = conn.create_order(&limit("gt-order-1", Side::Buy, "0.01", "59000")).await.unwrap();
-    assert_eq!(placed.status, ExchangeOrderStatus::New);
-    assert_eq!(placed.client_order_id, "gt-order-1");
-    assert_eq!(state.signature_failures(), 0, "the fake accepted the connector's signature");
-    let open = conn.open_orders(Some(SYM)).await.unwrap();
-    assert_eq!(open.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), [placed.order_id.as_str()]);
-    assert_eq!(state.open_orders(Some(SYM)).len(), 1);
-
-    state.push_trade(SYM, d("59000"), d("1"), false);
-    let ev = next_matching(
-        &mut h,
-        Duration::from_secs(5),
-        |e| matches!(e, StreamEvent::Order(u) if u.fill.is_some() && u.order.order_id == placed.order_id),
-    )
-    .await
-    .expect("the fill arrived over the private stream");
-    let StreamEvent::Order(update) = ev else { unreachable!() };
-    let fill = update.fill.unwrap();
-    assert_eq!((fill.price, fill.quantity, fill.side), (d("59000"), d("0.01"), Side::Buy));
-    assert_eq!((fill.fee, fill.fee_asset.as_str()), (d("0.00001"), "BTC"));
-    assert_eq!(fill.client_order_id.as_deref(), Some("gt-order-1"));
-    assert!(fill.is_maker);
-
-    let got = conn.get_order(SYM, &OrderRef::Exchange(placed.order_id.clone())).await.unwrap();
-    assert_eq!(got.status, ExchangeOrderStatus::Filled);
-    assert_eq!((got.filled_quantity, got.filled_quote), (d("0.01"), Some(d("590"))));
-    let by_client = conn.get_order(SYM, &OrderRef::Client("gt-order-1".into())).await.unwrap();
-    assert_eq!(by_client.order_id, placed.order_id);
-    assert!(conn.open_orders(None).await.unwrap().is_empty());
-
-    let balances = conn.balances().await.unwrap();
-    for (asset, (free, locked)) in state.balances() {
-        let b = balances.iter().find(|b| b.asset == asset);
-        if free.is_zero() && locked.is_zero() {
-            assert!(b.is_none());
-        } else {
-            let b = b.unwrap_or_else(|| panic!("{asset} missing"));
-            assert_eq!((b.free, b.locked), (free, locked), "{asset}");
-        }
-    }
-    let mine = conn.my_trades(SYM, 50).await.unwrap();
-    let fake_fills = state.fills(Some(SYM));
-    assert_eq!(mine.len(), fake_fills.len());
-    assert_eq!(mine[0].trade_id, fake_fills[0].trade_id.to_string());
-    assert_eq!((mine[0].price, mine[0].quantity, mine[0].fee), (d("59000"), d("0.01"), d("0.00001")));
-
-    let err = conn.cancel_order(SYM, &OrderRef::Exchange(placed.order_id)).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::OrderNotFound { .. }), "{err:?}");
-    let resting = conn.create_order(&limit("gt-order-2", Side::Sell, "0.5", "70000")).await.unwrap();
-    let canceled = conn.cancel_order(SYM, &OrderRef::Client("gt-order-2".into())).await.unwrap();
-    assert_eq!((canceled.order_id, canceled.status), (resting.order_id, ExchangeOrderStatus::Canceled));
-    assert_eq!(state.signature_failures(), 0);
-}
-
-#[tokio::test]
-async fn a_wrong_secret_is_an_auth_error() {
-    let fake = gateio::start(FakeKeys::default()).await;
-    let conn = GateioConnector::new(settings(&fake, Some("not-the-secret"))).unwrap();
-    let err = conn.balances().await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
-    assert!(!err.to_string().contains("not-the-secret"));
-    assert_eq!(fake.state.signature_failures(), 1);
-    let err = conn.create_order(&limit("x-1", Side::Buy, "0.01", "1")).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
-    assert_eq!(fake.state.orders().len(), 0);
-}
-
-#[tokio::test]
-async fn the_stream_reconnects_resubscribes_and_delivers_every_trade_once() {
-    let (fake, conn) = setup().await;
-    let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
-    let first = go_live(state, &mut h).await;
-    let mut seen = vec![first];
-    let mut reconnected = false;
-    let mut collect = |ev: &StreamEvent, seen: &mut Vec<u64>| {
-        match ev {
-            StreamEvent::Trade(t) => seen.push(t.seq),
-            StreamEvent::Connected { attempt } if *attempt > 0 => reconnected = true,
-            _ => {}
-        }
-        false
-    };
-    for i in 0..5 {
-        state.push_trade(SYM, d("60000") + Decimal::from(i), d("0.1"), false);
-    }
-    next_matching(&mut h, Duration::from_millis(500), |e| collect(e, &mut seen)).await;
-
-    state.drop_connections();
-    for i in 0..4 {
-        state.push_trade(SYM, d("61000") + Decimal::from(i), d("0.2"), true);
-    }
-    let ev = next_matching(&mut h, Duration::from_secs(5), |e| {
-        collect(e, &mut seen);
-        matches!(e, StreamEvent::Connected { attempt } if *attempt > 0)
-    })
-    .await;
-    assert!(ev.is_some(), "reconnected");
-    // The trades pushed while disconnected come from the REST catch-up.
-    let gap_end = state.trades(SYM, None, 1)[0].id;
-    next_matching(&mut h, Duration::from_secs(5), |e| {
-        collect(e, &mut seen);
-        matches!(e, StreamEvent::Trade(t) if t.seq == gap_end)
-    })
-    .await;
-    // Live again after the resubscribe.
-    let probe = go_live(state, &mut h).await;
-    seen.push(probe);
-    for i in 0..3 {
-        state.push_trade(SYM, d("62000") + Decimal::from(i), d("0.3"), false);
-    }
-    let last = state.trades(SYM, None, 1)[0].id;
-    next_matching(&mut h, Duration::from_secs(5), |e| {
-        collect(e, &mut seen);
-        matches!(e, StreamEvent::Trade(t) if t.seq == last)
-    })
-    .await;
-    assert!(reconnected);
-    assert!(state.ws_connections() >= 2);
-    let expected: Vec<u64> = (first..=last).collect();
-    assert_eq!(seen, expected, "every trade exactly once, in order");
-}
-
-#[tokio::test]
-async fn rate_limits_and_bans_block_without_sending() {
-    let (fake, conn) = setup().await;
-    let state = &fake.state;
-    state.fail_next(429, Some(1));
-    state.fail_next(418, Some(2));
-    let before = state.requests().len();
-    let err = conn.server_time().await.unwrap_err();
-    assert!(matches!(err, ConnectorError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(1)));
-    let err = conn.ticker(SYM).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err:?}");
-    assert_eq!(state.requests().len(), before + 1, "nothing was sent during the block");
-
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let err = conn.server_time().await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Banned { retry_after, .. } if retry_after == Duration::from_secs(2)));
-    let err = conn.balances().await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Banned { .. }), "{err:?}");
-    assert_eq!(state.requests().len(), before + 2, "nothing was sent during the ban");
-
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    conn.server_time().await.unwrap();
-    conn.balances().await.unwrap();
-    assert_eq!(state.requests().len(), before + 4);
-}
-
-#[tokio::test]
-async fn a_skewed_clock_is_measured_and_applied() {
-    let (fake, conn) = setup().await;
-    let state = &fake.state;
-    // The server runs 5 s behind: the host's timestamps look 5 s in the future.
-    state.set_clock_skew(-5_000);
-    conn.balances().await.unwrap();
-    assert_eq!(state.timestamp_rejections(), 1, "one stale-timestamp answer, then a successful retry");
-    conn.create_order(&limit("skew-1", Side::Buy, "0.01", "50000")).await.unwrap();
-    conn.open_orders(None).await.unwrap();
-    assert_eq!(state.timestamp_rejections(), 1, "the offset stays applied");
-    let report = conn.test_connection().await.unwrap();
-    assert!((report.clock_offset_ms + 5_000).abs() < 1_000, "{}", report.clock_offset_ms);
-    assert_eq!(report.authenticated, Some(true));
-    assert_eq!(state.signature_failures(), 0);
-}
-
-#[tokio::test]
-async fn a_retried_submit_returns_the_same_order_once() {
-    let (fake, conn) = setup().await;
-    let order = limit("idem-1", Side::Buy, "0.02", "58000");
-    let a = conn.create_order(&order).await.unwrap();
-    let b = conn.create_order(&order).await.unwrap();
-    assert_eq!(a.order_id, b.order_id);
-    assert_eq!(b.client_order_id, "idem-1");
-    assert_eq!(fake.state.orders().iter().filter(|o| o.client_id == "idem-1").count(), 1);
-    assert_eq!(fake.state.order_requests(), 2, "the second submit reached the fake and was refused as a duplicate");
-}
+acked_suite!(GateioConnector);
 
 #[tokio::test]
 async fn usdt_futures_orders_fills_positions_and_leverage() {
@@ -305,7 +44,7 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     let fake = gateio::start(FakeKeys::default()).await;
     let state = &fake.state;
     state.push_trade(ETH, d("3000"), d("5"), false);
-    let mut s = settings(&fake, None);
+    let mut s = suite::settings(ExchangeId::Gateio, &fake, None);
     s.market = Market::Futures;
     let conn: Arc<dyn Connector> = Arc::new(GateioConnector::new(s).unwrap());
     let rules = conn.exchange_info().await.unwrap();
