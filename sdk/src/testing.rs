@@ -65,11 +65,12 @@ pub fn d(s: &str) -> Decimal {
 /// A symbol of the instance: `BTCUSDT` with base `BTC` and quote `USDT` (quote assets
 /// USDT, USDC, USD, BTC, ETH are recognised as suffixes).
 pub fn symbol(id: SymbolId, name: &str) -> SymbolInfo {
+    let pair = name.split_once(':').map_or(name, |(_, p)| p);
     let quote = ["USDT", "USDC", "USD", "BTC", "ETH"]
         .into_iter()
-        .find(|q| name.len() > q.len() && name.ends_with(q))
+        .find(|q| pair.len() > q.len() && pair.ends_with(q))
         .unwrap_or_else(|| panic!("no known quote asset in {name:?}"));
-    SymbolInfo { id, name: name.into(), base: name[..name.len() - quote.len()].into(), quote: quote.into() }
+    SymbolInfo { id, name: name.into(), base: pair[..pair.len() - quote.len()].into(), quote: quote.into() }
 }
 
 /// The `init` context of instance `t` trading `symbols` (`(id, name)`) with `params`.

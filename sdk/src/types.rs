@@ -134,7 +134,7 @@ pub enum Intent {
 pub struct SymbolInfo {
     /// Interned id used in every event.
     pub id: SymbolId,
-    /// Exchange name, e.g. `BTCUSDT`.
+    /// Exchange name, e.g. `BTCUSDT`, or `bybit:BTCUSDT` for one venue's market.
     pub name: String,
     /// Base asset, e.g. `BTC`.
     pub base: String,

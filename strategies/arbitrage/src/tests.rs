@@ -189,3 +189,37 @@ fn snapshot_keeps_a_pending_buy() {
     assert_eq!(b.pending, a.pending);
     assert!(b.restore(&[3]).is_err());
 }
+
+#[test]
+fn one_pair_on_two_venues_buys_where_it_is_cheap_and_sells_where_it_is_rich() {
+    let (binance, bybit) = (5, 6);
+    let ctx = InitContext {
+        instance: "t".into(),
+        symbols: vec![
+            tradehost_sdk::testing::symbol(binance, "binance:BTCUSDT"),
+            tradehost_sdk::testing::symbol(bybit, "bybit:BTCUSDT"),
+        ],
+        params: Params::new([("leg_a", "Binance:BTCUSDT"), ("leg_b", "bybit:BTCUSDT"), ("qty", "0.01")]),
+    };
+    assert_eq!(
+        (ctx.symbols[1].base.as_str(), ctx.symbols[1].pair(), ctx.symbols[1].venue()),
+        ("BTC", "BTCUSDT", Some("bybit"))
+    );
+    let (mut s, _) = Arbitrage::init(&ctx).expect("venue names match in any case");
+    let host = funded();
+    let mut cx = Ctx::new(&host);
+    s.on_candle(&mut cx, &candle(binance, 3, "60300"));
+    s.on_candle(&mut cx, &candle(bybit, 3, "60000"));
+    assert_eq!(orders(&cx.take_intents()), vec![(bybit, Side::Buy, d("0.01"), "arbitrage buy".to_string())]);
+    let fill = Fill {
+        symbol: bybit,
+        order_id: 1,
+        side: Side::Buy,
+        price: d("60000"),
+        qty: d("0.01"),
+        fee: d("0"),
+        time_ms: 0,
+    };
+    s.on_fill(&mut cx, &fill);
+    assert_eq!(orders(&cx.take_intents()), vec![(binance, Side::Sell, d("0.01"), "arbitrage sell".to_string())]);
+}
