@@ -135,6 +135,23 @@ pub struct Core {
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
 const SNAPSHOT_EVERY: usize = 50_000;
 
+/// What a live edit of plugins.toml asks for that only a restart sets up: feeds of newly
+/// named venue markets and connections to newly traded exchanges.
+fn start_only_changes(old: &PluginsConfig, new: &PluginsConfig) -> Vec<String> {
+    let mut lines = Vec::new();
+    let before = old.qualified_markets();
+    for m in new.qualified_markets().into_iter().filter(|m| !before.contains(m)) {
+        lines.push(format!("market {} is new: feeds subscribe at start, so it gets data after a restart", m.name));
+    }
+    let connected = old.traded_exchanges();
+    for ex in new.traded_exchanges().into_iter().filter(|e| !connected.contains(e)) {
+        lines.push(format!(
+            "exchange {ex} is newly traded: it is connected at start, so its orders are refused until a restart"
+        ));
+    }
+    lines
+}
+
 impl Core {
     /// Build the core: restore accounts, orders and snapshots from the store, start the
     /// configured strategies.
@@ -332,10 +349,11 @@ impl Core {
                     cfg.strategies.extend(self.bots.iter().map(|b| b.config.clone()));
                     let snapshots = self.store.snapshots().unwrap_or_default();
                     let mut table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
-                    let lines = self.plugins.apply_config(&cfg, &modules, &mut table, &snapshots);
+                    let mut lines = self.plugins.apply_config(&cfg, &modules, &mut table, &snapshots);
                     if let Ok(mut shared) = self.symbols.write() {
                         *shared = table;
                     }
+                    lines.extend(start_only_changes(&self.config, &cfg));
                     self.config = cfg;
                     self.refresh_infos();
                     self.open_accounts(HashMap::new());
@@ -448,5 +466,26 @@ impl Core {
             self.snapshot_exchange();
         }
         tracing::info!("core loop stopped; state flushed");
+    }
+}
+
+#[cfg(test)]
+mod start_only_tests {
+    use super::*;
+
+    #[test]
+    fn a_live_edit_names_what_waits_for_a_restart() {
+        let parse = |text: &str| PluginsConfig::parse(text, std::path::Path::new("p.toml"), &|_| None).unwrap();
+        let one = "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"binance:BTCUSDT\"]\n";
+        let two = "version = 1\n[[strategy]]\nid = \"a\"\nmodule = \"m.wasm\"\nsymbols = [\"binance:BTCUSDT\", \"bybit:BTCUSDT\"]\nvenue = \"live\"\n";
+        assert!(start_only_changes(&parse(one), &parse(one)).is_empty());
+        let lines = start_only_changes(&parse(one), &parse(two));
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("market bybit:BTCUSDT is new"), "{lines:?}");
+        assert!(
+            lines[1].starts_with("exchange binance is newly traded") && lines[2].starts_with("exchange bybit"),
+            "{lines:?}"
+        );
+        assert!(start_only_changes(&parse(two), &parse(one)).is_empty(), "removing needs nothing");
     }
 }
