@@ -74,6 +74,9 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
     }
     let all = host.json("/candles").await.unwrap();
     assert!(all.as_array().unwrap().iter().any(|c| c["symbol"] == "ETHUSDT"));
+    let eth = host.json("/candles?symbol=eth/usdt&limit=3").await.unwrap();
+    let eth = eth.as_array().unwrap();
+    assert!(eth.len() == 3 && eth.iter().all(|c| c["symbol"] == "ETHUSDT"), "{eth:?}");
 
     let trades = host.json("/trades?strategy=sma-ema-a").await.unwrap();
     let trades = trades.as_array().unwrap();
@@ -168,6 +171,7 @@ async fn every_endpoint_answers_and_bad_input_gets_a_clear_4xx() {
         ("GET", "/candles/NOT-A-SYMBOL!", None, None, 400, "is not a symbol like BTCUSDT"),
         ("GET", "/positions/XRPUSDT", None, None, 404, "unknown symbol `XRPUSDT`"),
         ("GET", "/candles?limit=abc", None, None, 400, "limit must be an integer from 1 to 10000, got `abc`"),
+        ("GET", "/candles?symbol=DOGEUSDT", None, None, 404, "unknown symbol `DOGEUSDT`"),
         ("GET", "/nowhere", None, None, 404, "no endpoint at /nowhere"),
         ("POST", "/symbols/DOGEUSDT", None, None, 401, "missing API key"),
         ("POST", "/symbols/DOGEUSDT", Some("wrong"), None, 403, "wrong API key"),

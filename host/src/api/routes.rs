@@ -84,12 +84,18 @@ pub async fn remove_symbol(
     }
 }
 
-/// Latest closed candles of every symbol, oldest first.
-#[utoipa::path(get, path = "/candles", params(("limit" = Option<usize>, Query, description = "1..=10000, default 500")),
-    responses((status = 200, body = [CandleRow]), (status = 400, description = "bad limit")))]
+/// Latest closed candles of every symbol (or of `symbol`), oldest first.
+#[utoipa::path(get, path = "/candles", params(("limit" = Option<usize>, Query, description = "1..=10000, default 500"),
+    ("symbol" = Option<String>, Query, description = "only this symbol, e.g. BTCUSDT or bybit:BTCUSDT")),
+    responses((status = 200, body = [CandleRow]), (status = 400, description = "bad limit"),
+        (status = 404, description = "unknown symbol")))]
 pub async fn candles(State(s): State<AppState>, Query(q): Params) -> Result<Json<Vec<CandleRow>>, ApiError> {
     let n = limit(&q, 500, 10_000)?;
-    Ok(Json(s.ask(move |c| c.store().candles(None, n)).await?.map_err(internal)?))
+    let symbol = match q.get("symbol") {
+        Some(raw) => Some(known_symbol(&s, raw.clone()).await?.name),
+        None => None,
+    };
+    Ok(Json(s.ask(move |c| c.store().candles(symbol.as_deref(), n)).await?.map_err(internal)?))
 }
 
 /// Latest closed candles of one symbol, oldest first.
