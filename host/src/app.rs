@@ -397,7 +397,6 @@ async fn live_market_data(
     tx: SyncSender<Input>,
 ) {
     use crate::connectors::{StreamEvent, Subscription};
-    use crate::market_data::{BookTicker, Tick};
     let venue = connector.exchange();
     let offset = match connector.server_time().await {
         Ok(server) => server - crate::connectors::rest::RestClient::local_ms(),
@@ -450,21 +449,9 @@ async fn live_market_data(
             StreamEvent::Trade(t) => {
                 crate::connectors::latency::stage("1 trade decoded, to the core");
                 last_trade_ms = last_trade_ms.max(t.time_ms);
-                let tick = |symbol| Tick {
-                    symbol,
-                    time_ms: t.time_ms,
-                    price: t.price,
-                    qty: t.quantity,
-                    trade_id: t.seq,
-                    buyer_maker: t.buyer_maker,
-                };
-                ids(&mut cache, &t.symbol).iter().map(|&id| FeedEvent::Trade(tick(id))).collect()
+                ids(&mut cache, &t.symbol).iter().map(|&id| FeedEvent::Trade(t.tick(id))).collect()
             }
-            StreamEvent::Quote(q) => {
-                let book =
-                    |symbol| BookTicker { symbol, bid: q.bid, bid_qty: q.bid_qty, ask: q.ask, ask_qty: q.ask_qty };
-                ids(&mut cache, &q.symbol).iter().map(|&id| FeedEvent::Book(book(id))).collect()
-            }
+            StreamEvent::Quote(q) => ids(&mut cache, &q.symbol).iter().map(|&id| FeedEvent::Book(q.book(id))).collect(),
             StreamEvent::Connected { attempt } => {
                 tracing::info!(%venue, attempt, "market data connected");
                 continue;

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 use std::path::{Path, PathBuf};
-use tradehost::backtest::{self, BacktestSettings, Sweep};
+use tradehost::backtest::{self, BacktestSettings};
 use tradehost::config::{PluginsConfig, StrategyConfig};
 use tradehost::store::TradeRow;
 
@@ -24,16 +24,8 @@ fn variant() -> StrategyConfig {
 fn run(s: StrategyConfig) -> Vec<TradeRow> {
     let data = root().join("../shared/data/binance-us-1m/BTCUSDT_1m_20230301_20230321.csv");
     assert!(data.is_file(), "{} is missing (tests read ../shared/data)", data.display());
-    let settings = BacktestSettings {
-        files: vec![data],
-        config: PluginsConfig { plugin_dir: root().join("plugins"), strategies: vec![s] },
-        sweep: Sweep::default(),
-        cache_dir: None,
-        fee: None,
-        slippage: Decimal::ZERO,
-        threads: 1,
-        progress: None,
-    };
+    let settings =
+        BacktestSettings::new(vec![data], PluginsConfig { plugin_dir: root().join("plugins"), strategies: vec![s] });
     backtest::run(&settings).unwrap().remove(0).trades
 }
 

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tradehost::backtest::{self, BacktestSettings, Sweep};
+use tradehost::backtest::{self, BacktestSettings};
 use tradehost::config::{PluginsConfig, StrategyConfig};
 use tradehost::execution::{Account, Fill, Order, OrderKind, OrderStatus, PaperVenue, Side, Venue, risk};
 use tradehost::market_data::feeds::{self, FeedEvent};
@@ -41,16 +41,10 @@ fn key(f: &Fill) -> FillKey {
 }
 
 fn wasm_fills(s: &StrategyConfig) -> Vec<FillKey> {
-    let settings = BacktestSettings {
-        files: vec![data()],
-        config: PluginsConfig { plugin_dir: root().join("plugins"), strategies: vec![s.clone()] },
-        sweep: Sweep::default(),
-        cache_dir: None,
-        fee: None,
-        slippage: Decimal::ZERO,
-        threads: 1,
-        progress: None,
-    };
+    let settings = BacktestSettings::new(
+        vec![data()],
+        PluginsConfig { plugin_dir: root().join("plugins"), strategies: vec![s.clone()] },
+    );
     let result = backtest::run(&settings).unwrap();
     result[0]
         .trades

@@ -653,6 +653,16 @@ async fn kill_switch_cancels_at_the_exchange_and_survives_a_restart() {
 }
 
 /// A host with no strategies and the fake Binance's URLs (no keys), the API key and `master` (may be empty).
+/// [`vault_host`] with the master key and a stored connection `mine` to the fake.
+async fn vault_host_with_mine(fake: &FakeExchange, dir: &Path) -> (Host, Vec<(&'static str, String)>) {
+    let (host, env) = vault_host(fake, dir, MASTER);
+    let keys = &fake.state.keys;
+    let new = json!({"id": "mine", "exchange": "binance", "api_key": keys.api_key, "api_secret": keys.secret});
+    let (status, body) = post(&host, "/api/v1/exchanges/connections", Some(API_KEY), &new).await;
+    assert_eq!(status, 201, "{body}");
+    (host, env)
+}
+
 fn vault_host(fake: &FakeExchange, dir: &Path, master: &str) -> (Host, Vec<(&'static str, String)>) {
     let mut env = venue_env(fake, "BINANCE", false);
     env.push(("TRADEHOST_API_KEY", API_KEY.into()));
@@ -693,13 +703,9 @@ async fn a_refused_create_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_update_keeps_the_stored_connection() {
     let fake = fake::binance::start(FakeKeys::default()).await;
-    let keys = fake.state.keys.clone();
     let dir = tempfile::tempdir().unwrap();
-    let (host, env) = vault_host(&fake, dir.path(), MASTER);
+    let (host, env) = vault_host_with_mine(&fake, dir.path()).await;
     let conns = "/api/v1/exchanges/connections";
-    let new = json!({"id": "mine", "exchange": "binance", "api_key": keys.api_key, "api_secret": keys.secret});
-    let (status, body) = post(&host, conns, Some(API_KEY), &new).await;
-    assert_eq!(status, 201, "{body}");
     let sealed = stored_rows(dir.path())["mine"].clone();
     // An update the host cannot apply (KuCoin futures): 400, and the stored connection is untouched.
     let bad = json!({"exchange": "kucoin", "market": "futures"}).to_string();
@@ -718,13 +724,9 @@ async fn a_refused_update_keeps_the_stored_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_keys_survive_a_start_without_the_master_key() {
     let fake = fake::binance::start(FakeKeys::default()).await;
-    let keys = fake.state.keys.clone();
     let dir = tempfile::tempdir().unwrap();
-    let (host, env) = vault_host(&fake, dir.path(), MASTER);
+    let (host, env) = vault_host_with_mine(&fake, dir.path()).await;
     let conns = "/api/v1/exchanges/connections";
-    let new = json!({"id": "mine", "exchange": "binance", "api_key": keys.api_key, "api_secret": keys.secret});
-    let (status, body) = post(&host, conns, Some(API_KEY), &new).await;
-    assert_eq!(status, 201, "{body}");
     assert!(host.stop().unwrap().success());
 
     // Without the master key `mine` is not loaded; a keyless create under its id must not

@@ -36,6 +36,23 @@ pub struct BacktestSettings {
     pub progress: Option<fn(Progress)>,
 }
 
+impl BacktestSettings {
+    /// `config`'s variants over `files` as configured: no sweep, fee override or slippage,
+    /// one thread, no progress reports.
+    pub fn new(files: Vec<PathBuf>, config: PluginsConfig) -> BacktestSettings {
+        BacktestSettings {
+            files,
+            config,
+            sweep: Sweep::default(),
+            cache_dir: None,
+            fee: None,
+            slippage: Decimal::ZERO,
+            threads: 1,
+            progress: None,
+        }
+    }
+}
+
 /// How far a backtest has come.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {

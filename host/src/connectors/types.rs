@@ -134,6 +134,17 @@ pub struct OrderRequest {
     pub reduce_only: bool,
 }
 
+impl OrderRequest {
+    /// The price of a limit or post-only order; a [`ConnectorError::Filter`] without one.
+    pub fn limit_price(&self) -> super::ConnectorResult<Decimal> {
+        self.price.ok_or_else(|| super::ConnectorError::Filter {
+            symbol: self.symbol.clone(),
+            filter: "PRICE_FILTER",
+            reason: "a limit order needs a price".into(),
+        })
+    }
+}
+
 /// Which order to look up or cancel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderRef {
@@ -264,6 +275,20 @@ pub struct PublicTrade {
     pub time_ms: i64,
 }
 
+impl PublicTrade {
+    /// The trade as the core sees it, published under market `symbol`.
+    pub fn tick(&self, symbol: crate::market_data::SymbolId) -> crate::market_data::Tick {
+        crate::market_data::Tick {
+            symbol,
+            time_ms: self.time_ms,
+            price: self.price,
+            qty: self.quantity,
+            trade_id: self.seq,
+            buyer_maker: self.buyer_maker,
+        }
+    }
+}
+
 /// A 1-minute candle from the venue's kline stream or REST.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kline {
@@ -300,6 +325,19 @@ pub struct Quote {
     pub ask_qty: Decimal,
     /// Event time if the venue sends one.
     pub time_ms: Option<i64>,
+}
+
+impl Quote {
+    /// The best bid/ask as the core sees it, published under market `symbol`.
+    pub fn book(&self, symbol: crate::market_data::SymbolId) -> crate::market_data::BookTicker {
+        crate::market_data::BookTicker {
+            symbol,
+            bid: self.bid,
+            bid_qty: self.bid_qty,
+            ask: self.ask,
+            ask_qty: self.ask_qty,
+        }
+    }
 }
 
 /// 24h ticker.

@@ -1,5 +1,5 @@
 use super::*;
-use tradehost_sdk::testing::{MockHost, flat_candle, init_context};
+use tradehost_sdk::testing::{MockHost, flat_candle, init_context, market_orders};
 use tradehost_sdk::{Intent, OrderKind};
 
 fn ctx(params: &[(&str, &str)]) -> InitContext {
@@ -16,16 +16,6 @@ fn run(s: &mut SmaEma, host: &MockHost, close: i64) -> Vec<Intent> {
     cx.take_intents()
 }
 
-fn orders(intents: &[Intent]) -> Vec<(Side, Decimal, String)> {
-    intents
-        .iter()
-        .filter_map(|i| match i {
-            Intent::Place(o) if o.kind == OrderKind::Market => Some((o.side, o.qty, o.tag.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 const PARAMS: &[(&str, &str)] =
     &[("sma_period", "3"), ("ema_period", "2"), ("stop_loss", "0.10"), ("qty.BTCUSDT", "0.001")];
 
@@ -35,18 +25,18 @@ fn buys_on_upward_cross_and_sells_on_downward_cross() {
     let mut host = MockHost::default();
     // Falling prices: EMA below SMA, no cross, no order.
     for p in [100, 99, 98, 97] {
-        assert!(orders(&run(&mut s, &host, p)).is_empty(), "no order while falling ({p})");
+        assert!(market_orders(&run(&mut s, &host, p)).is_empty(), "no order while falling ({p})");
     }
     // A jump takes EMA above SMA: buy the configured size.
     let out = run(&mut s, &host, 110);
-    assert_eq!(orders(&out), vec![(Side::Buy, Decimal::new(1, 3), "ema crossed above sma".into())]);
+    assert_eq!(market_orders(&out), vec![(Side::Buy, Decimal::new(1, 3), "ema crossed above sma".into())]);
     assert!(out.iter().any(|i| matches!(i, Intent::Signal(sig) if sig.side == Side::Buy)));
     host.positions.insert(0, Decimal::new(1, 3));
     host.entry_prices.insert(0, Decimal::from(110));
     // Still above: hold.
-    assert!(orders(&run(&mut s, &host, 111)).is_empty());
+    assert!(market_orders(&run(&mut s, &host, 111)).is_empty());
     // A drop takes EMA below SMA (but not 10 % below entry): sell the whole position.
-    let out = orders(&run(&mut s, &host, 104));
+    let out = market_orders(&run(&mut s, &host, 104));
     assert_eq!(out, vec![(Side::Sell, Decimal::new(1, 3), "ema crossed below sma".into())]);
 }
 
@@ -56,8 +46,8 @@ fn stop_loss_sells_even_without_a_cross() {
     let mut host = MockHost::default();
     host.positions.insert(0, Decimal::new(2, 3));
     host.entry_prices.insert(0, Decimal::from(100));
-    assert!(orders(&run(&mut s, &host, 91)).is_empty(), "9 % down: inside a 10 % stop");
-    let out = orders(&run(&mut s, &host, 90));
+    assert!(market_orders(&run(&mut s, &host, 91)).is_empty(), "9 % down: inside a 10 % stop");
+    let out = market_orders(&run(&mut s, &host, 90));
     assert_eq!(out, vec![(Side::Sell, Decimal::new(2, 3), "stop-loss".into())]);
 }
 
@@ -126,8 +116,8 @@ fn an_entry_fill_is_protected_by_a_resting_stop_which_a_cross_exit_cancels() {
     }
     let out = run(&mut s, &host, 95);
     assert!(out.contains(&Intent::Cancel(9)), "{out:?}");
-    assert_eq!(orders(&out), vec![(Side::Sell, Decimal::new(1, 3), "ema crossed below sma".into())]);
+    assert_eq!(market_orders(&out), vec![(Side::Sell, Decimal::new(1, 3), "ema crossed below sma".into())]);
     // 9 % down but the resting stop is in charge: no market sell from the close check.
     let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
-    assert!(orders(&run(&mut s, &host, 91)).is_empty());
+    assert!(market_orders(&run(&mut s, &host, 91)).is_empty());
 }

@@ -1,6 +1,6 @@
 use super::*;
-use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context};
-use tradehost_sdk::{Intent, OpenOrder, OrderKind};
+use tradehost_sdk::testing::{MockHost, d, flat_candle, init_context, market_orders};
+use tradehost_sdk::{OpenOrder, OrderKind};
 
 const BTC: SymbolId = 0;
 const DAY: i64 = 86_400_000;
@@ -20,17 +20,7 @@ fn fill(order_id: u64, side: Side, price: &str, qty: &str, fee: &str, time_ms: i
 fn on_candle(s: &mut Spread, host: &MockHost, close: &str, t: i64) -> Vec<(Side, Decimal, String)> {
     let mut cx = Ctx::new(host);
     s.on_candle(&mut cx, &candle(close, t));
-    orders(&cx.take_intents())
-}
-
-fn orders(intents: &[Intent]) -> Vec<(Side, Decimal, String)> {
-    intents
-        .iter()
-        .filter_map(|i| match i {
-            Intent::Place(o) if o.kind == OrderKind::Market => Some((o.side, o.qty, o.tag.clone())),
-            _ => None,
-        })
-        .collect()
+    market_orders(&cx.take_intents())
 }
 
 fn host(position: &str, entry: Option<&str>) -> MockHost {
@@ -152,7 +142,7 @@ fn ticks_mode_decides_on_trades() {
     let mut cx = Ctx::new(&h);
     let tick = Tick { symbol: BTC, time_ms: 61_000, price: d("20001"), qty: d("0.1"), trade_id: 1, buyer_maker: false };
     s.on_tick(&mut cx, &tick);
-    assert_eq!(orders(&cx.take_intents()), vec![(Side::Buy, d("0.001"), "spread entry".into())]);
+    assert_eq!(market_orders(&cx.take_intents()), vec![(Side::Buy, d("0.001"), "spread entry".into())]);
     s.on_fill(&mut cx, &fill(5, Side::Buy, "20001", "0.001", "0", 61_000));
     assert_eq!(s.legs[0].pending_since, None, "a fill ends the wait");
 }

@@ -18,7 +18,6 @@ use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::collections::BTreeMap;
 
 /// HMAC-SHA256 of `payload`, lower-case hex.
 pub fn hmac_sha256_hex(secret: &str, payload: &str) -> String {
@@ -296,28 +295,21 @@ fn exchange_info() -> Value {
 }
 
 fn klines(s: &FakeState, symbol: &str, start: Option<i64>) -> Value {
-    let mut minutes: BTreeMap<i64, Vec<FakeTrade>> = BTreeMap::new();
-    for t in s.trades(symbol, None, usize::MAX) {
-        minutes.entry(t.time_ms - t.time_ms.rem_euclid(60_000)).or_default().push(t);
-    }
-    let rows: Vec<Value> = minutes
+    let rows: Vec<Value> = s
+        .minute_bars(symbol)
         .into_iter()
-        .filter(|(m, _)| start.is_none_or(|st| *m >= st - st.rem_euclid(60_000)))
-        .map(|(m, ts)| {
-            let high = ts.iter().map(|t| t.price).max().unwrap_or_default();
-            let low = ts.iter().map(|t| t.price).min().unwrap_or_default();
-            let vol: Decimal = ts.iter().map(|t| t.qty).sum();
-            let quote: Decimal = ts.iter().map(|t| t.qty * t.price).sum();
+        .filter(|b| start.is_none_or(|st| b.open_ms >= st - st.rem_euclid(60_000)))
+        .map(|b| {
             json!([
-                m,
-                d8(ts[0].price),
-                d8(high),
-                d8(low),
-                d8(ts[ts.len() - 1].price),
-                d8(vol),
-                m + 59_999,
-                d8(quote),
-                ts.len(),
+                b.open_ms,
+                d8(b.open),
+                d8(b.high),
+                d8(b.low),
+                d8(b.close),
+                d8(b.volume),
+                b.open_ms + 59_999,
+                d8(b.quote_volume),
+                b.trades,
                 "0",
                 "0",
                 "0"

@@ -274,26 +274,18 @@ fn instruments(category: &str) -> Value {
 }
 
 fn klines(s: &FakeState, symbol: &str) -> Vec<Value> {
-    let mut minutes: BTreeMap<i64, Vec<FakeTrade>> = BTreeMap::new();
-    for t in s.trades(symbol, None, usize::MAX) {
-        minutes.entry(t.time_ms - t.time_ms.rem_euclid(60_000)).or_default().push(t);
-    }
-    minutes
+    s.minute_bars(symbol)
         .into_iter()
         .rev()
-        .map(|(m, ts)| {
-            let high = ts.iter().map(|t| t.price).max().unwrap_or_default();
-            let low = ts.iter().map(|t| t.price).min().unwrap_or_default();
-            let vol: Decimal = ts.iter().map(|t| t.qty).sum();
-            let turnover: Decimal = ts.iter().map(|t| t.qty * t.price).sum();
+        .map(|b| {
             json!([
-                m.to_string(),
-                ts[0].price.to_string(),
-                high.to_string(),
-                low.to_string(),
-                ts[ts.len() - 1].price.to_string(),
-                vol.to_string(),
-                turnover.to_string()
+                b.open_ms.to_string(),
+                b.open.to_string(),
+                b.high.to_string(),
+                b.low.to_string(),
+                b.close.to_string(),
+                b.volume.to_string(),
+                b.quote_volume.to_string()
             ])
         })
         .collect()

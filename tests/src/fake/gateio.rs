@@ -214,33 +214,22 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
             let from = q.get("from").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
             let to = q.get("to").and_then(|v| v.parse::<i64>().ok()).unwrap_or(i64::MAX / 2000);
             let now_min = state.now_ms().div_euclid(60_000);
-            let mut minutes: BTreeMap<i64, Vec<FakeTrade>> = BTreeMap::new();
-            for t in state.trades(&sym, None, usize::MAX) {
-                let m = t.time_ms.div_euclid(60_000);
-                if m * 60 >= from - from.rem_euclid(60) && m * 60 <= to {
-                    minutes.entry(m).or_default().push(t);
-                }
-            }
+            let bars = state.minute_bars(&sym).into_iter().filter(|b| {
+                let start_s = b.open_ms / 1000;
+                start_s >= from - from.rem_euclid(60) && start_s <= to
+            });
             ok(json!(
-                minutes
-                    .iter()
-                    .map(|(m, ts)| {
-                        let high = ts.iter().map(|t| t.price).max().unwrap_or_default();
-                        let low = ts.iter().map(|t| t.price).min().unwrap_or_default();
-                        let quote: Decimal = ts.iter().map(|t| t.price * t.qty).sum();
-                        let base: Decimal = ts.iter().map(|t| t.qty).sum();
-                        json!([
-                            (m * 60).to_string(),
-                            s(quote),
-                            s(ts[ts.len() - 1].price),
-                            s(high),
-                            s(low),
-                            s(ts[0].price),
-                            s(base),
-                            (*m < now_min).to_string()
-                        ])
-                    })
-                    .collect::<Vec<_>>()
+                bars.map(|b| json!([
+                    (b.open_ms / 1000).to_string(),
+                    s(b.quote_volume),
+                    s(b.close),
+                    s(b.high),
+                    s(b.low),
+                    s(b.open),
+                    s(b.volume),
+                    (b.open_ms.div_euclid(60_000) < now_min).to_string()
+                ]))
+                .collect::<Vec<_>>()
             ))
         }
         ("GET", "/spot/accounts") => ok(json!(

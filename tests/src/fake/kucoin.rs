@@ -179,33 +179,21 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, headers: Heade
         ("GET", "/api/v1/market/candles") => {
             let from = q.get("startAt").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
             let to = q.get("endAt").and_then(|v| v.parse::<i64>().ok()).unwrap_or(i64::MAX / 2000);
-            let mut minutes: BTreeMap<i64, Vec<FakeTrade>> = BTreeMap::new();
-            for t in state.trades(&sym, None, usize::MAX) {
-                let m = t.time_ms.div_euclid(60_000);
-                if m * 60 >= from - from.rem_euclid(60) && m * 60 <= to {
-                    minutes.entry(m).or_default().push(t);
-                }
-            }
+            let bars = state.minute_bars(&sym).into_iter().rev().filter(|b| {
+                let start_s = b.open_ms / 1000;
+                start_s >= from - from.rem_euclid(60) && start_s <= to
+            });
             ok(json!(
-                minutes
-                    .iter()
-                    .rev()
-                    .map(|(m, ts)| {
-                        let high = ts.iter().map(|t| t.price).max().unwrap_or_default();
-                        let low = ts.iter().map(|t| t.price).min().unwrap_or_default();
-                        let quote: Decimal = ts.iter().map(|t| t.price * t.qty).sum();
-                        let base: Decimal = ts.iter().map(|t| t.qty).sum();
-                        json!([
-                            (m * 60).to_string(),
-                            s(ts[0].price),
-                            s(ts[ts.len() - 1].price),
-                            s(high),
-                            s(low),
-                            s(base),
-                            s(quote)
-                        ])
-                    })
-                    .collect::<Vec<_>>()
+                bars.map(|b| json!([
+                    (b.open_ms / 1000).to_string(),
+                    s(b.open),
+                    s(b.close),
+                    s(b.high),
+                    s(b.low),
+                    s(b.volume),
+                    s(b.quote_volume)
+                ]))
+                .collect::<Vec<_>>()
             ))
         }
         ("POST", "/api/v1/bullet-public" | "/api/v1/bullet-private") => {

@@ -57,6 +57,23 @@ pub struct FakeTrade {
     pub time_ms: i64,
 }
 
+/// One minute of the fake market's trades, as every venue's kline endpoint reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeBar {
+    /// Start of the minute, ms.
+    pub open_ms: i64,
+    /// First, highest, lowest and last trade price.
+    pub open: Decimal,
+    pub high: Decimal,
+    pub low: Decimal,
+    pub close: Decimal,
+    /// Base and quote volume.
+    pub volume: Decimal,
+    pub quote_volume: Decimal,
+    /// Number of trades.
+    pub trades: usize,
+}
+
 /// One of the account's orders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FakeOrder {
@@ -377,6 +394,27 @@ impl FakeState {
             Some(f) => all.into_iter().filter(|t| t.id >= f).take(limit).collect(),
             None => all[all.len().saturating_sub(limit)..].to_vec(),
         }
+    }
+
+    /// Every minute of `symbol` with trades, oldest first.
+    pub fn minute_bars(&self, symbol: &str) -> Vec<FakeBar> {
+        let mut minutes: BTreeMap<i64, Vec<FakeTrade>> = BTreeMap::new();
+        for t in self.trades(symbol, None, usize::MAX) {
+            minutes.entry(t.time_ms - t.time_ms.rem_euclid(60_000)).or_default().push(t);
+        }
+        minutes
+            .into_iter()
+            .map(|(open_ms, ts)| FakeBar {
+                open_ms,
+                open: ts[0].price,
+                high: ts.iter().map(|t| t.price).max().unwrap_or_default(),
+                low: ts.iter().map(|t| t.price).min().unwrap_or_default(),
+                close: ts[ts.len() - 1].price,
+                volume: ts.iter().map(|t| t.qty).sum(),
+                quote_volume: ts.iter().map(|t| t.qty * t.price).sum(),
+                trades: ts.len(),
+            })
+            .collect()
     }
 
     /// Last trade price.

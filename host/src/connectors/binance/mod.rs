@@ -298,11 +298,7 @@ impl Connector for BinanceConnector {
         }
         params.push(("quantity", num(order.quantity)));
         if order.order_type != OrderType::Market {
-            let price = order.price.ok_or_else(|| ConnectorError::Filter {
-                symbol: order.symbol.clone(),
-                filter: "PRICE_FILTER",
-                reason: "a limit order needs a price".into(),
-            })?;
+            let price = order.limit_price()?;
             params.push(("price", num(price)));
         }
         params.push(("newClientOrderId", order.client_order_id.clone()));

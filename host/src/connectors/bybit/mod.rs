@@ -302,11 +302,7 @@ impl Connector for BybitConnector {
                 }
             }
             OrderType::Limit | OrderType::LimitMaker => {
-                let price = order.price.ok_or_else(|| ConnectorError::Filter {
-                    symbol: order.symbol.clone(),
-                    filter: "PRICE_FILTER",
-                    reason: "a limit order needs a price".into(),
-                })?;
+                let price = order.limit_price()?;
                 body["price"] = json!(num(price));
                 body["timeInForce"] = json!(if order.order_type == OrderType::LimitMaker {
                     "PostOnly"

@@ -204,11 +204,7 @@ impl KucoinConnector {
             "size": order.quantity.normalize().to_string(),
         });
         if order.order_type != OrderType::Market {
-            let price = order.price.ok_or_else(|| ConnectorError::Filter {
-                symbol: order.symbol.clone(),
-                filter: "PRICE_FILTER",
-                reason: "a limit order needs a price".into(),
-            })?;
+            let price = order.limit_price()?;
             body["price"] = json!(price.normalize().to_string());
             body["timeInForce"] = json!(order.time_in_force.as_str());
             if order.order_type == OrderType::LimitMaker {

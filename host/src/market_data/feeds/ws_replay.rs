@@ -130,21 +130,12 @@ impl ReplaySource for WsReplay {
                 }
                 for ev in std::mem::take(&mut self.scratch) {
                     let fe = match ev {
-                        crate::connectors::StreamEvent::Trade(t) => FeedEvent::Trade(crate::market_data::Tick {
-                            symbol: self.symbols.resolve(&t.symbol)?,
-                            time_ms: t.time_ms,
-                            price: t.price,
-                            qty: t.quantity,
-                            trade_id: t.seq,
-                            buyer_maker: t.buyer_maker,
-                        }),
-                        crate::connectors::StreamEvent::Quote(q) => FeedEvent::Book(crate::market_data::BookTicker {
-                            symbol: self.symbols.resolve(&q.symbol)?,
-                            bid: q.bid,
-                            bid_qty: q.bid_qty,
-                            ask: q.ask,
-                            ask_qty: q.ask_qty,
-                        }),
+                        crate::connectors::StreamEvent::Trade(t) => {
+                            FeedEvent::Trade(t.tick(self.symbols.resolve(&t.symbol)?))
+                        }
+                        crate::connectors::StreamEvent::Quote(q) => {
+                            FeedEvent::Book(q.book(self.symbols.resolve(&q.symbol)?))
+                        }
                         _ => continue,
                     };
                     let event_ns = fe.time_ms().map(|ms| ms.saturating_mul(1_000_000));
