@@ -80,6 +80,64 @@ fn intent_out(i: crate::Intent) -> wit::Intent {
     }
 }
 
+/// The host's answers about this instance's account, kept while the host's `view-version`
+/// stays the same (it moves whenever any of them may have changed), so a strategy that
+/// asks on every candle makes one cheap host call instead of several list transfers.
+/// `last-price` is never kept: it moves with the market.
+#[derive(Default)]
+struct ViewCache {
+    /// The `view-version` the entries belong to; `None` before the first query.
+    version: Option<u64>,
+    /// Whether `version` was checked against the host during the current event.
+    checked: bool,
+    positions: Vec<(crate::SymbolId, Decimal)>,
+    entries: Vec<(crate::SymbolId, Option<Decimal>)>,
+    balances: Vec<(String, Decimal)>,
+    open_orders: Vec<(crate::SymbolId, Vec<crate::OpenOrder>)>,
+}
+
+impl ViewCache {
+    /// Drop everything if the host's view moved since the entries were fetched (asked
+    /// once per event: within one call the host's view cannot change).
+    fn validate(&mut self) {
+        if self.checked {
+            return;
+        }
+        self.checked = true;
+        let now = wit_host::view_version();
+        if self.version != Some(now) {
+            self.version = Some(now);
+            self.positions.clear();
+            self.entries.clear();
+            self.balances.clear();
+            self.open_orders.clear();
+        }
+    }
+}
+
+thread_local! {
+    static VIEW: RefCell<ViewCache> = RefCell::new(ViewCache::default());
+}
+
+/// The kept answer for `key` in `list`, or `fetch`'s, which is kept.
+fn cached<K: PartialEq + Clone, V: Clone>(
+    list: impl FnOnce(&mut ViewCache) -> &mut Vec<(K, V)>,
+    key: &K,
+    fetch: impl FnOnce() -> V,
+) -> V {
+    VIEW.with(|v| {
+        let mut cache = v.borrow_mut();
+        cache.validate();
+        let list = list(&mut cache);
+        if let Some((_, value)) = list.iter().find(|(k, _)| k == key) {
+            return value.clone();
+        }
+        let value = fetch();
+        list.push((key.clone(), value.clone()));
+        value
+    })
+}
+
 /// The [`crate::Host`] backed by the component's imports.
 struct WasmHost;
 
@@ -95,29 +153,35 @@ impl crate::Host for WasmHost {
         wit_host::log(level, message);
     }
     fn position(&self, symbol: crate::SymbolId) -> Decimal {
-        dec_in(wit_host::position(symbol))
+        cached(|c| &mut c.positions, &symbol, || dec_in(wit_host::position(symbol)))
     }
     fn entry_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
-        wit_host::entry_price(symbol).map(dec_in)
+        cached(|c| &mut c.entries, &symbol, || wit_host::entry_price(symbol).map(dec_in))
     }
     fn balance(&self, asset: &str) -> Decimal {
-        dec_in(wit_host::balance(asset))
+        cached(|c| &mut c.balances, &asset.to_string(), || dec_in(wit_host::balance(asset)))
     }
     fn last_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
         wit_host::last_price(symbol).map(dec_in)
     }
     fn open_orders(&self, symbol: crate::SymbolId) -> Vec<crate::OpenOrder> {
-        wit_host::open_orders(symbol)
-            .into_iter()
-            .map(|o| crate::OpenOrder {
-                id: o.id,
-                symbol: o.symbol,
-                side: side_in(o.side),
-                kind: kind_in(o.kind),
-                qty: dec_in(o.qty),
-                filled: dec_in(o.filled),
-            })
-            .collect()
+        cached(
+            |c| &mut c.open_orders,
+            &symbol,
+            || {
+                wit_host::open_orders(symbol)
+                    .into_iter()
+                    .map(|o| crate::OpenOrder {
+                        id: o.id,
+                        symbol: o.symbol,
+                        side: side_in(o.side),
+                        kind: kind_in(o.kind),
+                        qty: dec_in(o.qty),
+                        filled: dec_in(o.filled),
+                    })
+                    .collect()
+            },
+        )
     }
 }
 
@@ -128,6 +192,8 @@ pub fn dispatch<S: Strategy>(slot: &RefCell<Option<S>>, f: impl FnOnce(&mut S, &
         wit_host::log(wit::Level::Error, "event delivered before init");
         return Vec::new();
     };
+    // A new event: the host may have refreshed its view since the last one.
+    VIEW.with(|v| v.borrow_mut().checked = false);
     let mut ctx = Ctx::new(&WasmHost);
     f(strategy, &mut ctx);
     ctx.take_intents().into_iter().map(intent_out).collect()

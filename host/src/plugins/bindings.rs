@@ -44,6 +44,8 @@ pub struct PositionView {
 ///
 /// Refreshed in place before every call (an instance holds a few assets, positions and
 /// orders: short vectors, searched linearly, their allocations reused call after call).
+/// A refresh that changes anything moves [`AccountView::version`], which the guest reads
+/// as `view-version` to know whether its earlier answers still hold.
 #[derive(Debug, Default)]
 pub struct AccountView {
     /// Position per symbol id.
@@ -52,6 +54,11 @@ pub struct AccountView {
     pub balances: Vec<(String, Decimal)>,
     /// Working orders.
     pub open_orders: Vec<wit::OpenOrder>,
+    /// Moves whenever a refresh changed the positions, balances or working orders.
+    pub version: u64,
+    /// The next refresh's positions and orders, compared with the current ones.
+    next_positions: Vec<(SymbolId, PositionView)>,
+    next_orders: Vec<wit::OpenOrder>,
 }
 
 impl AccountView {
@@ -62,24 +69,31 @@ impl AccountView {
         open: impl IntoIterator<Item = &'a crate::execution::Order>,
         instance: &str,
     ) {
-        self.positions.clear();
-        self.positions.extend(account.positions.iter().map(|(id, p)| {
+        let mut changed = false;
+        self.next_positions.clear();
+        self.next_positions.extend(account.positions.iter().map(|(id, p)| {
             let entry_price = (!p.qty.is_zero()).then_some(p.avg_price);
             (*id, PositionView { qty: p.qty, entry_price })
         }));
+        if self.next_positions != self.positions {
+            std::mem::swap(&mut self.positions, &mut self.next_positions);
+            changed = true;
+        }
         // Balances keep their keys (an account's assets only ever grow): update in place.
         let same_keys = self.balances.len() == account.balances.len()
             && self.balances.iter().zip(account.balances.keys()).all(|((a, _), b)| a == b);
         if same_keys {
             for ((_, v), new) in self.balances.iter_mut().zip(account.balances.values()) {
+                changed |= *v != *new;
                 *v = *new;
             }
         } else {
             self.balances.clear();
             self.balances.extend(account.balances.iter().map(|(k, v)| (k.clone(), *v)));
+            changed = true;
         }
-        self.open_orders.clear();
-        self.open_orders.extend(open.into_iter().filter(|o| o.instance == instance).map(|o| wit::OpenOrder {
+        self.next_orders.clear();
+        self.next_orders.extend(open.into_iter().filter(|o| o.instance == instance).map(|o| wit::OpenOrder {
             id: o.id,
             symbol: o.symbol.0,
             side: side_out(o.side),
@@ -87,11 +101,39 @@ impl AccountView {
             qty: dec_out(o.qty),
             filled: dec_out(o.filled),
         }));
+        if !same_orders(&self.next_orders, &self.open_orders) {
+            std::mem::swap(&mut self.open_orders, &mut self.next_orders);
+            changed = true;
+        }
+        if changed {
+            self.version += 1;
+        }
     }
 
     fn position(&self, symbol: SymbolId) -> Option<&PositionView> {
         self.positions.iter().find(|(id, _)| *id == symbol).map(|(_, p)| p)
     }
+}
+
+/// Whether two lists of working orders say the same (exact decimals: a rescaled but equal
+/// number counts as a change, so the guest never keeps a differently written value).
+fn same_orders(a: &[wit::OpenOrder], b: &[wit::OpenOrder]) -> bool {
+    let dec = |x: &wit::Decimal, y: &wit::Decimal| (x.lo, x.hi, x.scale) == (y.lo, y.hi, y.scale);
+    let kind = |x: &wit::OrderKind, y: &wit::OrderKind| match (x, y) {
+        (wit::OrderKind::Market, wit::OrderKind::Market) => true,
+        (wit::OrderKind::Limit(p), wit::OrderKind::Limit(q)) => dec(p, q),
+        (wit::OrderKind::StopMarket(p), wit::OrderKind::StopMarket(q)) => dec(p, q),
+        _ => false,
+    };
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.id == y.id
+                && x.symbol == y.symbol
+                && x.side as u8 == y.side as u8
+                && kind(&x.kind, &y.kind)
+                && dec(&x.qty, &y.qty)
+                && dec(&x.filled, &y.filled)
+        })
 }
 
 /// The data of one strategy's `Store`.
@@ -144,6 +186,10 @@ impl tradehost::strategy::host::Host for HostState {
 
     fn open_orders(&mut self, symbol: u32) -> Vec<wit::OpenOrder> {
         self.account.open_orders.iter().filter(|o| o.symbol == symbol).cloned().collect()
+    }
+
+    fn view_version(&mut self) -> u64 {
+        self.account.version
     }
 }
 
@@ -282,6 +328,50 @@ pub fn kind_in(k: &wit::OrderKind) -> Option<crate::execution::OrderKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_view_version_moves_exactly_when_an_answer_changes() {
+        use crate::execution::{Account, Order, OrderKind, OrderStatus, Position, Side};
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let mut account = Account::new([("USDT".to_string(), d("1000"))].into(), d("0.001"));
+        let order = Order {
+            id: 7,
+            instance: "a".into(),
+            symbol: SymbolId(0),
+            side: Side::Sell,
+            kind: OrderKind::StopMarket(d("90")),
+            qty: d("0.5"),
+            filled: Decimal::ZERO,
+            status: OrderStatus::New,
+            reason: None,
+            tag: String::new(),
+            time_ms: 0,
+        };
+        let other = Order { id: 8, instance: "b".into(), ..order.clone() };
+        let mut view = AccountView::default();
+        let refresh = |view: &mut AccountView, account: &Account, orders: &[&Order]| {
+            let before = view.version;
+            view.refresh(account, orders.iter().copied(), "a");
+            view.version != before
+        };
+        assert!(refresh(&mut view, &account, &[]), "the first refresh fills the view");
+        assert!(!refresh(&mut view, &account, &[&other]), "another instance's order is not in the view");
+        assert!(refresh(&mut view, &account, &[&order]), "an order placed");
+        assert!(!refresh(&mut view, &account, &[&order]), "nothing changed");
+        let partly = Order { filled: d("0.1"), ..order.clone() };
+        assert!(refresh(&mut view, &account, &[&partly]), "an order partly filled");
+        assert!(refresh(&mut view, &account, &[]), "an order ended without a fill");
+        account.positions.insert(SymbolId(0), Position { qty: d("0.5"), avg_price: d("100"), ..Position::default() });
+        assert!(refresh(&mut view, &account, &[]), "a position opened");
+        account.positions.get_mut(&SymbolId(0)).unwrap().realized_pnl = d("3");
+        assert!(!refresh(&mut view, &account, &[]), "realised PnL is not part of the view");
+        account.balances.insert("USDT".into(), d("950"));
+        assert!(refresh(&mut view, &account, &[]), "a balance moved");
+        account.balances.insert("BTC".into(), d("0.5"));
+        assert!(refresh(&mut view, &account, &[]), "a new asset");
+        assert_eq!(view.open_orders.len(), 0);
+        assert_eq!(view.balances.len(), 2);
+    }
 
     #[test]
     fn decimals_round_trip_exactly() {

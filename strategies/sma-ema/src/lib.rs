@@ -26,10 +26,6 @@ struct Leg {
     ema: Ema,
     /// Sign of (ema - sma) at the previous candle: -1, 0 or 1; None before warm-up.
     prev_sign: Option<i8>,
-    /// What the host last said about this symbol's account; dropped whenever this
-    /// strategy acts or is told of a fill, so it is never stale (and a candle in a quiet
-    /// stretch costs no host call).
-    view: Option<View>,
 }
 
 /// The host's answers the decision needs.
@@ -85,14 +81,7 @@ impl Strategy for SmaEma {
                 |v| *v > Decimal::ZERO,
                 "a positive quantity",
             )?;
-            legs.push(Leg {
-                symbol: s.id,
-                qty,
-                sma: Sma::new(sma_period),
-                ema: Ema::new(ema_period),
-                prev_sign: None,
-                view: None,
-            });
+            legs.push(Leg { symbol: s.id, qty, sma: Sma::new(sma_period), ema: Ema::new(ema_period), prev_sign: None });
         }
         Ok((SmaEma { legs, stop_loss }, Subscriptions::default()))
     }
@@ -120,7 +109,9 @@ impl Strategy for SmaEma {
         let crossed_up = matches!((prev, sign), (Some(p), Some(1)) if p <= 0);
         let crossed_down = matches!((prev, sign), (Some(p), Some(-1)) if p >= 0);
 
-        let view = *leg.view.get_or_insert_with(|| View::ask(ctx, leg.symbol));
+        // Asked on every candle: the SDK keeps the host's answers until they change, so a
+        // quiet candle costs one cheap host call and an order the host ended is seen.
+        let view = View::ask(ctx, leg.symbol);
         if view.busy {
             return; // an entry or exit is still working; decide again on the next candle
         }
@@ -136,21 +127,17 @@ impl Strategy for SmaEma {
                 }
                 ctx.signal(leg.symbol, Side::Sell, close, reason);
                 ctx.market(leg.symbol, Side::Sell, view.position, reason);
-                leg.view = None;
             }
         } else if crossed_up {
             ctx.signal(leg.symbol, Side::Buy, close, "ema crossed above sma");
             ctx.market(leg.symbol, Side::Buy, leg.qty, "ema crossed above sma");
-            leg.view = None;
         }
     }
 
     /// After an entry fills, protect it with a resting stop-market sell at
     /// `fill price * (1 - stop_loss)`.
     fn on_fill(&mut self, ctx: &mut Ctx, fill: &Fill) {
-        let Some(leg) = self.legs.iter_mut().find(|l| l.symbol == fill.symbol) else { return };
-        leg.view = None;
-        if fill.side != Side::Buy {
+        if fill.side != Side::Buy || !self.legs.iter().any(|l| l.symbol == fill.symbol) {
             return;
         }
         let stop = (fill.price * (Decimal::ONE - self.stop_loss)).round_dp(8);

@@ -121,3 +121,48 @@ fn an_entry_fill_is_protected_by_a_resting_stop_which_a_cross_exit_cancels() {
     let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
     assert!(market_orders(&run(&mut s, &host, 91)).is_empty());
 }
+
+fn resting_stop(id: u64, price: i64) -> tradehost_sdk::OpenOrder {
+    tradehost_sdk::OpenOrder {
+        id,
+        symbol: 0,
+        side: Side::Sell,
+        kind: OrderKind::StopMarket(Decimal::from(price)),
+        qty: Decimal::new(1, 3),
+        filled: Decimal::ZERO,
+    }
+}
+
+#[test]
+fn a_stop_the_host_ended_without_a_fill_hands_back_to_the_close_check() {
+    // The stop protecting a position can end without a fill (kill switch, DAY expiry, an
+    // exchange that dropped it): the strategy is told nothing, but the next candle's
+    // answers show it gone, and the close check sells. (A view kept across candles
+    // would still see the stop and leave the position unprotected.)
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let mut host = MockHost::holding(0, Decimal::new(1, 3), Some(Decimal::from(100)));
+    host.open_orders.push(resting_stop(9, 90));
+    assert!(market_orders(&run(&mut s, &host, 95)).is_empty(), "the resting stop is in charge");
+    host.open_orders.clear();
+    let out = market_orders(&run(&mut s, &host, 89));
+    assert_eq!(out, vec![(Side::Sell, Decimal::new(1, 3), "stop-loss".into())]);
+}
+
+#[test]
+fn an_entry_that_ended_without_a_fill_does_not_block_the_strategy() {
+    let (mut s, _) = SmaEma::init(&ctx(PARAMS)).unwrap();
+    let mut host = MockHost::default();
+    for p in [100, 99, 98, 97] {
+        run(&mut s, &host, p);
+    }
+    assert_eq!(market_orders(&run(&mut s, &host, 110)).len(), 1, "buys on the cross");
+    // The market entry is still working: wait.
+    host.open_orders.push(tradehost_sdk::OpenOrder { kind: OrderKind::Market, side: Side::Buy, ..resting_stop(3, 0) });
+    for p in [100, 99, 98] {
+        assert!(market_orders(&run(&mut s, &host, p)).is_empty(), "busy while the entry works ({p})");
+    }
+    // The venue rejected it after all (no fill): the next upward cross trades again.
+    host.open_orders.clear();
+    let out = market_orders(&run(&mut s, &host, 120));
+    assert_eq!(out, vec![(Side::Buy, Decimal::new(1, 3), "ema crossed above sma".into())]);
+}
