@@ -14,6 +14,9 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Events read ahead and run through one variant after another.
+const CHUNK: usize = 4096;
+
 /// What a backtest needs.
 #[derive(Debug, Clone)]
 pub struct BacktestSettings {
@@ -160,54 +163,78 @@ fn run_part(
         mirror_market: false,
     };
     let (bus, _) = tokio::sync::broadcast::channel(1);
-    let store = Store::open(Path::new(":memory:"))?;
-    let mut core =
-        Core::new(core_settings, symbols.clone(), PluginHost::new(loader), store, config.clone(), modules, bus)?;
-    core.set_slippage(settings.slippage);
-    if let Some(bad) = core.plugin_views().into_iter().find(|p| p.state != "running") {
-        return Err(BacktestError::Variant(format!(
-            "strategy `{}` did not start: {}",
-            bad.id,
-            bad.last_error.unwrap_or_default()
-        )));
+    // One core per variant: each sees only its own orders and account, and a chunk of
+    // events runs through one variant after another (instance after instance, not event
+    // after event), so each strategy's code and memory stay hot in the cache. The data is
+    // still read once per thread.
+    let mut cores = Vec::with_capacity(config.strategies.len());
+    for s in &config.strategies {
+        let one = PluginsConfig { plugin_dir: config.plugin_dir.clone(), strategies: vec![s.clone()] };
+        let store = Store::open(Path::new(":memory:"))?;
+        let plugins = PluginHost::new(loader.clone());
+        let mut core = Core::new(core_settings.clone(), symbols.clone(), plugins, store, one, modules, bus.clone())?;
+        core.set_slippage(settings.slippage);
+        if let Some(bad) = core.plugin_views().into_iter().find(|p| p.state != "running") {
+            return Err(BacktestError::Variant(format!(
+                "strategy `{}` did not start: {}",
+                bad.id,
+                bad.last_error.unwrap_or_default()
+            )));
+        }
+        cores.push(core);
     }
     let (mut n, started, mut shown) = (0u64, Instant::now(), Instant::now());
     let mut candle_only = true;
-    while let Some(event) = next(&mut *feed)? {
-        candle_only &= matches!(event, FeedEvent::Candle(_) | FeedEvent::Clock(_));
-        core.handle(event);
-        n += 1;
-        if n % 4096 == 0 {
-            core.flush();
-            if let Some(report) = progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
-                shown = Instant::now();
-                let rate = n as f64 / started.elapsed().as_secs_f64();
-                report(Progress { events: n, rate, event_time_ms: core.health().event_time_ms, done: false });
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        while chunk.len() < CHUNK {
+            match next(&mut *feed)? {
+                Some(event) => chunk.push(event),
+                None => break,
             }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        candle_only &= chunk.iter().all(|e| matches!(e, FeedEvent::Candle(_) | FeedEvent::Clock(_)));
+        for core in &mut cores {
+            for event in &chunk {
+                core.handle(*event);
+            }
+            core.flush();
+        }
+        n += chunk.len() as u64;
+        if let Some(report) = progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
+            shown = Instant::now();
+            let rate = n as f64 / started.elapsed().as_secs_f64();
+            let event_time_ms = cores.first().map_or(0, |c| c.health().event_time_ms);
+            report(Progress { events: n, rate, event_time_ms, done: false });
         }
     }
     if let Some(report) = progress.filter(|_| started.elapsed() > Duration::from_secs(1)) {
         let rate = n as f64 / started.elapsed().as_secs_f64();
-        report(Progress { events: n, rate, event_time_ms: core.health().event_time_ms, done: true });
+        let event_time_ms = cores.first().map_or(0, |c| c.health().event_time_ms);
+        report(Progress { events: n, rate, event_time_ms, done: true });
     }
-    // Close what is still open: at the last candle's open on candle data (the convention),
-    // at the last trade otherwise.
     let table = symbols.read().map(|s| s.clone()).unwrap_or_default();
     let ids: Vec<_> = table.iter().map(|(id, _)| id).collect();
-    let prices: Vec<(crate::market_data::SymbolId, Option<Decimal>)> =
-        ids.into_iter().map(|id| (id, if candle_only { core.last_open(id) } else { core.last_price(id) })).collect();
-    core.close_all(|id| prices.iter().find(|(s, _)| *s == id).and_then(|(_, p)| *p));
-    let metrics = core.compare();
     let mut out = Vec::new();
-    for (m, s) in metrics.into_iter().zip(&config.strategies) {
-        let trades = core.backtest_trades(&s.id);
-        out.push(VariantResult {
-            strategy: m.strategy.clone(),
-            params: s.params.clone(),
-            equity: core.equity_curve(&m.strategy),
-            metrics: m.metrics,
-            trades,
-        });
+    for (core, s) in cores.iter_mut().zip(&config.strategies) {
+        // Close what is still open: at the last candle's open on candle data (the
+        // convention), at the last trade otherwise.
+        let prices: Vec<(crate::market_data::SymbolId, Option<Decimal>)> =
+            ids.iter().map(|&id| (id, if candle_only { core.last_open(id) } else { core.last_price(id) })).collect();
+        core.close_all(|id| prices.iter().find(|(s, _)| *s == id).and_then(|(_, p)| *p));
+        for m in core.compare() {
+            out.push(VariantResult {
+                strategy: m.strategy.clone(),
+                params: s.params.clone(),
+                equity: core.equity_curve(&m.strategy),
+                metrics: m.metrics,
+                trades: core.backtest_trades(&s.id),
+            });
+        }
     }
     Ok(out)
 }

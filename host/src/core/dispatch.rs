@@ -315,27 +315,35 @@ impl Core {
         self.record_order_result(order, fills, depth);
     }
 
+    /// The market's name as the host shows it (`BTCUSDT`, `bybit:BTCUSDT`).
+    fn market_name(&self, id: crate::market_data::SymbolId) -> String {
+        self.symbols.read().map(|t| t.name(id).to_string()).unwrap_or_default()
+    }
+
     /// Persist, log and broadcast an order and its fills; deliver fills to the strategy.
     pub(super) fn record_order_result(&mut self, order: Order, fills: Vec<Fill>, depth: u8) {
-        let name = self.symbols.read().map(|t| t.name(order.symbol).to_string()).unwrap_or_default();
+        // The symbol's name only when something uses it (a backtest logs orders at a level
+        // that is off, and most of its orders fill nothing).
+        let sym = order.symbol;
         match &order.reason {
             Some(r) if order.status == OrderStatus::Rejected && self.settings.backtest => {
-                tracing::debug!(strategy = %order.instance, symbol = %name, order_id = order.id, reason = %r, "order rejected")
+                tracing::debug!(strategy = %order.instance, symbol = %self.market_name(sym), order_id = order.id, reason = %r, "order rejected")
             }
             Some(r) if order.status == OrderStatus::Rejected => {
-                tracing::warn!(strategy = %order.instance, symbol = %name, order_id = order.id, reason = %r, "order rejected")
+                tracing::warn!(strategy = %order.instance, symbol = %self.market_name(sym), order_id = order.id, reason = %r, "order rejected")
             }
             _ => {
-                tracing::info!(strategy = %order.instance, symbol = %name, order_id = order.id, side = order.side.as_str(), qty = %order.qty, status = order.status.as_str(), "order")
+                tracing::info!(strategy = %order.instance, symbol = %self.market_name(sym), order_id = order.id, side = order.side.as_str(), qty = %order.qty, status = order.status.as_str(), "order")
             }
         }
-        self.publish("order", || super::views::order_json(&name, &order));
+        self.publish("order", || super::views::order_json(&self.market_name(sym), &order));
         if !self.settings.backtest {
             self.batch.orders.push(order.clone());
         }
         if fills.is_empty() {
             return;
         }
+        let name = self.market_name(sym);
         if !self.settings.backtest {
             self.dirty_accounts.insert(order.instance.clone());
         }

@@ -64,10 +64,10 @@ impl Core {
     /// Check `order` against the instance's session limits; on success it counts toward
     /// `max_trades_per_session`.
     pub(super) fn session_check(&mut self, order: &Order) -> Result<(), String> {
+        // Borrowed, not cloned: this runs for every order a strategy sends.
         let Some(cfg) = self.config.strategies.iter().find(|s| s.id == order.instance) else { return Ok(()) };
-        let risk = cfg.risk.clone();
-        let start_balances = cfg.account.balances.clone();
-        let Some(info) = self.infos.get(order.symbol.0 as usize).cloned() else { return Ok(()) };
+        let (risk, start_balances) = (&cfg.risk, &cfg.account.balances);
+        let Some(info) = self.infos.get(order.symbol.0 as usize) else { return Ok(()) };
         let account = self.venue.account(&order.instance);
         let held = account.and_then(|a| a.positions.get(&order.symbol)).map(|p| p.qty).unwrap_or_default();
         let after = match order.side {

@@ -173,6 +173,12 @@ impl Core {
         for line in plugins.apply_config(&config, modules, &mut table, &snapshots) {
             tracing::info!("{line}");
         }
+        if settings.backtest {
+            // Nobody reads per-call timings of a backtest: save two clock reads per call.
+            for inst in plugins.instances_mut() {
+                inst.timed = false;
+            }
+        }
         if let Ok(mut shared) = symbols.write() {
             *shared = table;
         }
