@@ -22,6 +22,9 @@ pub struct Track {
     trips: Vec<RoundTrip>,
     fees: f64,
     open: HashMap<SymbolId, f64>,
+    /// A backtest's equity while flat: nothing but cash, which only a fill moves (a
+    /// backtest's accounts change by fills alone), so it is marked without recomputing.
+    flat_equity: Option<f64>,
 }
 
 /// One row of `/api/strategies/compare`.
@@ -59,13 +62,22 @@ impl Core {
             if inst.symbols.first().map(|(id, _)| *id) != Some(symbol) {
                 continue;
             }
-            let Some(account) = self.venue.account(inst.id()) else { continue };
-            let value = equity(account, &self.last_prices, inst.symbols.iter().map(|(_, s)| s.quote.as_str()));
-            let exposed = account.positions.values().any(|p| !p.qty.is_zero());
             let now = self.now_ms;
             let track = match self.tracks.get_mut(inst.id()) {
                 Some(t) => t,
                 None => self.tracks.entry(inst.id().to_string()).or_default(),
+            };
+            let (value, exposed) = match track.flat_equity {
+                Some(cash) => (cash, false),
+                None => {
+                    let Some(account) = self.venue.account(inst.id()) else { continue };
+                    let value = equity(account, &self.last_prices, inst.symbols.iter().map(|(_, s)| s.quote.as_str()));
+                    let exposed = account.positions.values().any(|p| !p.qty.is_zero());
+                    if self.settings.backtest && !exposed {
+                        track.flat_equity = Some(value);
+                    }
+                    (value, exposed)
+                }
             };
             track.initial.get_or_insert(value);
             track.curve.push(value);
@@ -82,6 +94,7 @@ impl Core {
             .and_then(|a| a.positions.get(&fill.symbol))
             .is_none_or(|p| p.qty.is_zero());
         let track = self.tracks.entry(fill.instance.clone()).or_default();
+        track.flat_equity = None;
         let fee = fill.fee.to_f64().unwrap_or(0.0);
         track.fees += fee;
         let running = track.open.entry(fill.symbol).or_insert(0.0);

@@ -18,7 +18,9 @@ pub(super) const MAX_CHAIN: u8 = 4;
 enum Call<'a> {
     Tick(wit::Tick),
     Timer(i64),
-    Candle(Option<&'a wit::CandleCompact>, &'a wit::Candle),
+    /// A candle, with its compact form when every field fits (the full record is built
+    /// only when it does not).
+    Candle(Option<&'a wit::CandleCompact>, &'a Candle),
     Fill(wit::Fill),
 }
 
@@ -29,7 +31,7 @@ impl Call<'_> {
             Call::Tick(t) => guest.call_on_tick(st, t),
             Call::Timer(now) => guest.call_on_timer(st, now),
             Call::Candle(Some(k), _) => guest.call_on_candle_compact(st, *k),
-            Call::Candle(None, c) => guest.call_on_candle(st, *c),
+            Call::Candle(None, c) => guest.call_on_candle(st, candle_out(c)),
             Call::Fill(f) => guest.call_on_fill(st, f),
         }
     }
@@ -162,12 +164,11 @@ impl Core {
             let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
             self.publish("candle", || super::views::candle_json(&name, &c));
         }
-        let wc = candle_out(&c);
         let compact = bindings::candle_compact_out(&c);
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
             if inst.is_running() && inst.trades(c.symbol) {
-                self.deliver(i, Call::Candle(compact.as_ref(), &wc), true, 0);
+                self.deliver(i, Call::Candle(compact.as_ref(), &c), true, 0);
             }
         }
         if self.bus.receiver_count() > 0 {
