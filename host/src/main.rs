@@ -73,6 +73,10 @@ struct BacktestArgs {
     /// Threads for sweeps (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Call strategies once per candle instead of offering quiet stretches of candles in
+    /// one call (the results are the same; for checking a strategy that behaves oddly).
+    #[arg(long)]
+    no_batch: bool,
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +207,7 @@ fn backtest(args: BacktestArgs, o: &Opts) -> anyhow::Result<()> {
         fee: args.fee,
         slippage: rust_decimal::Decimal::new(i64::from(args.slippage_bps), 4),
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        batch_candles: !args.no_batch,
         progress: Some(show_progress),
     };
     let started = std::time::Instant::now();

@@ -3,7 +3,7 @@
 
 wit_bindgen::generate!({
     path: "wit/strategy.wit",
-    world: "strategy",
+    world: "strategy-batched",
     pub_export_macro: true,
     export_macro_name: "__tradehost_export",
     default_bindings_module: "tradehost_sdk::guest",
@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 use std::cell::RefCell;
 
 pub use self::exports::tradehost::strategy::guest::Guest;
+pub use self::exports::tradehost::strategy::guest_batch::Guest as GuestBatch;
 
 fn dec_in(d: wit::Decimal) -> Decimal {
     let m = ((d.hi as i128) << 64) | d.lo as i128;
@@ -199,6 +200,65 @@ pub fn dispatch<S: Strategy>(slot: &RefCell<Option<S>>, f: impl FnOnce(&mut S, &
     ctx.take_intents().into_iter().map(intent_out).collect()
 }
 
+/// Answers `last-price` for the symbols of a candle batch from their latest close (what
+/// the host would have answered after each candle); everything else goes to the host.
+struct BatchHost {
+    closes: Vec<(crate::SymbolId, Decimal)>,
+}
+
+impl crate::Host for BatchHost {
+    fn log(&self, level: crate::Level, message: &str) {
+        WasmHost.log(level, message)
+    }
+    fn position(&self, symbol: crate::SymbolId) -> Decimal {
+        WasmHost.position(symbol)
+    }
+    fn entry_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
+        WasmHost.entry_price(symbol)
+    }
+    fn balance(&self, asset: &str) -> Decimal {
+        WasmHost.balance(asset)
+    }
+    fn last_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
+        match self.closes.iter().find(|(s, _)| *s == symbol) {
+            Some((_, close)) => Some(*close),
+            None => WasmHost.last_price(symbol),
+        }
+    }
+    fn open_orders(&self, symbol: crate::SymbolId) -> Vec<crate::OpenOrder> {
+        WasmHost.open_orders(symbol)
+    }
+}
+
+/// `on-candles`: each candle through `Strategy::on_candle` until one returns intents.
+pub fn dispatch_candles<S: Strategy>(
+    slot: &RefCell<Option<S>>,
+    candles: Vec<wit::CandleCompact>,
+) -> (u32, Vec<wit::Intent>) {
+    let mut guard = slot.borrow_mut();
+    let Some(strategy) = guard.as_mut() else {
+        wit_host::log(wit::Level::Error, "event delivered before init");
+        return (candles.len() as u32, Vec::new());
+    };
+    VIEW.with(|v| v.borrow_mut().checked = false);
+    let total = candles.len() as u32;
+    let mut host = BatchHost { closes: Vec::new() };
+    for (n, k) in candles.into_iter().enumerate() {
+        let c = candle_compact_in(k);
+        match host.closes.iter_mut().find(|(s, _)| *s == c.symbol) {
+            Some(entry) => entry.1 = c.close,
+            None => host.closes.push((c.symbol, c.close)),
+        }
+        let mut ctx = Ctx::new(&host);
+        strategy.on_candle(&mut ctx, &c);
+        let intents = ctx.take_intents();
+        if !intents.is_empty() {
+            return (n as u32 + 1, intents.into_iter().map(intent_out).collect());
+        }
+    }
+    (total, Vec::new())
+}
+
 /// `init`: install the panic forwarder, build the strategy, store it in `slot`.
 pub fn init<S: Strategy>(slot: &RefCell<Option<S>>, ctx: wit::InitContext) -> Result<wit::Subscriptions, String> {
     std::panic::set_hook(Box::new(|info| {
@@ -323,6 +383,11 @@ macro_rules! __guest_impl {
                     Some(st) => $crate::Strategy::restore(st, &state),
                     None => Err("restore before init".to_string()),
                 })
+            }
+        }
+        impl $crate::guest::GuestBatch for $export {
+            fn on_candles(cs: Vec<__t::CandleCompact>) -> (u32, Vec<__t::Intent>) {
+                STATE.with(|s| $crate::guest::dispatch_candles::<$strategy>(s, cs))
             }
         }
         $crate::guest::__tradehost_export!($export with_types_in $crate::guest);

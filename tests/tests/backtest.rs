@@ -232,3 +232,55 @@ fn arbitrage_backtest_across_two_venues_files() {
     assert!((net - (6.0 - 0.6 - 0.603 - 0.597 - 0.6)).abs() < 1e-6, "{m}");
     assert_eq!(v["equity"].as_array().unwrap().last().unwrap()[1].as_f64(), Some(10_000.0 + net), "{m}");
 }
+
+/// Every shipped variant over `data`, one call per candle or in batches; the report.
+fn shipped_variants(dir: &std::path::Path, data: &std::path::Path, batched: bool) -> Value {
+    let mut args = vec!["backtest", data.to_str().unwrap(), "--out", "report", "--cache-dir", "cache"];
+    if !batched {
+        args.push("--no-batch");
+    }
+    let out = Command::new(binary()).current_dir(dir).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report/report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn candle_batches_change_nothing_for_any_shipped_strategy() {
+    // The shipped plugins.toml (seven strategies, two variants each, plus arbitrage)
+    // over the first 3,000 real candles: offering quiet stretches of candles in one call
+    // must give exactly the trades, metrics and equity curves of one call per candle.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let config = std::fs::read_to_string(tradehost_tests::root().join("plugins.toml")).unwrap();
+    std::fs::write(dir.path().join("plugins.toml"), &config).unwrap();
+    let mut modules: Vec<&str> = config.lines().filter_map(|l| l.strip_prefix("module = \"")).collect();
+    modules.sort_unstable();
+    modules.dedup();
+    assert!(modules.len() >= 8, "{modules:?}");
+    for m in modules {
+        let file = m.trim_end_matches('"');
+        std::fs::copy(wasm(file.trim_end_matches(".wasm")), plugins.join(file)).unwrap();
+    }
+    let full = std::fs::read_to_string(shared_data().join("binance-us-1m/BTCUSDT_1m_20230301_20230321.csv")).unwrap();
+    let data = dir.path().join("BTCUSDT_1m_head.csv");
+    std::fs::write(&data, full.lines().take(3_001).collect::<Vec<_>>().join("\n")).unwrap();
+
+    let batched = shipped_variants(dir.path(), &data, true);
+    let single = shipped_variants(dir.path(), &data, false);
+    let (a, b) = (batched["variants"].as_array().unwrap(), single["variants"].as_array().unwrap());
+    assert_eq!(a.len(), b.len());
+    let mut traded = 0;
+    for (x, y) in a.iter().zip(b) {
+        let id = x["strategy"].as_str().unwrap();
+        let (tx, ty) = (x["trades"].as_array().unwrap(), y["trades"].as_array().unwrap());
+        if let Some(n) = (0..tx.len().min(ty.len())).find(|&n| tx[n] != ty[n]) {
+            panic!("{id}: trade #{n} differs: batched {} vs one by one {}", tx[n], ty[n]);
+        }
+        assert_eq!(tx.len(), ty.len(), "{id}: number of trades");
+        assert_eq!(x["metrics"], y["metrics"], "{id}: metrics");
+        assert_eq!(x["equity"], y["equity"], "{id}: equity curve");
+        traded += usize::from(!tx.is_empty());
+    }
+    assert!(traded >= 10, "most variants trade on these candles: {traded}");
+}

@@ -34,6 +34,9 @@ pub struct BacktestSettings {
     pub slippage: Decimal,
     /// Threads (the sweep's variants are split across them).
     pub threads: usize,
+    /// Offer candles to strategies in batches while nothing of theirs can execute (the
+    /// same results as one call per candle, fewer sandbox calls; off: one call each).
+    pub batch_candles: bool,
     /// Called about once a second on long runs (by the first thread) with the progress,
     /// and once at the end; the binary draws it, the library prints nothing.
     pub progress: Option<fn(Progress)>,
@@ -51,6 +54,7 @@ impl BacktestSettings {
             fee: None,
             slippage: Decimal::ZERO,
             threads: 1,
+            batch_candles: true,
             progress: None,
         }
     }
@@ -199,8 +203,12 @@ fn run_part(
         }
         candle_only &= chunk.iter().all(|e| matches!(e, FeedEvent::Candle(_) | FeedEvent::Clock(_)));
         for core in &mut cores {
-            for event in &chunk {
-                core.handle(*event);
+            if settings.batch_candles {
+                core.handle_batched(&chunk);
+            } else {
+                for event in &chunk {
+                    core.handle(*event);
+                }
             }
             core.flush();
         }

@@ -3,6 +3,7 @@
 
 use super::Core;
 use crate::execution::{Fill, Order, OrderStatus, Venue, risk};
+use crate::market_data::feeds::FeedEvent;
 use crate::market_data::{Candle, Tick};
 use crate::plugins::bindings::{self, HostState, Strategy, candle_out, dec_in, fill_out, side_in, tick_out, wit};
 use crate::store::SignalRecord;
@@ -11,6 +12,11 @@ use wasmtime::Store;
 
 /// How deep fills may chain (fill -> on-fill -> order -> fill ...) within one event.
 pub(super) const MAX_CHAIN: u8 = 4;
+
+/// Candles the first batch offers a strategy; later batches follow how far it got.
+pub(super) const BATCH_START: usize = 16;
+/// The most candles one batch offers.
+const BATCH_MAX: usize = 256;
 
 /// One event handler call (no allocation per call: the hot path calls this per candle and
 /// per instance).
@@ -164,10 +170,10 @@ impl Core {
             let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
             self.publish("candle", || super::views::candle_json(&name, &c));
         }
-        let compact = bindings::candle_compact_out(&c);
+        let compact = if self.hold_candles { None } else { bindings::candle_compact_out(&c) };
         for i in 0..self.plugins.instances().len() {
             let inst = &self.plugins.instances()[i];
-            if inst.is_running() && inst.trades(c.symbol) {
+            if inst.is_running() && inst.trades(c.symbol) && !self.hold_candles {
                 self.deliver(i, Call::Candle(compact.as_ref(), &c), true, 0);
             }
         }
@@ -177,11 +183,97 @@ impl Core {
         }
     }
 
-    /// Call instance `idx` with its view refreshed, then act on what it returns.
-    fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
-        let now_ms = self.now_ms;
+    /// A backtest's events in order, as [`Core::handle`] one by one would, but quiet
+    /// stretches of candles go to the strategy in batches (`guest-batch.on-candles`): a
+    /// core running one instance, on candle data, offers it the candles that follow as
+    /// long as none of them could execute one of its orders, start a new day or fire a
+    /// timer. The strategy stops at the first candle it acts on; the candles it handled
+    /// then get their market side (equity marks, last prices) and its intents run, as if
+    /// it had been called per candle. Same trades, same equity, fewer sandbox calls.
+    pub fn handle_batched(&mut self, events: &[FeedEvent]) {
+        let mut i = 0;
+        while i < events.len() {
+            i += match self.try_batch(events, i) {
+                Some(n) => n,
+                None => {
+                    self.handle(events[i]);
+                    1
+                }
+            };
+        }
+    }
+
+    /// Handle `events[i]` (a candle) and, when they can go in one batch, those after it;
+    /// returns how many were handled, or `None` for the one-by-one path.
+    fn try_batch(&mut self, events: &[FeedEvent], i: usize) -> Option<usize> {
+        let FeedEvent::Candle(first) = events[i] else { return None };
+        let one = self.plugins.instances().len() == 1 && self.plugins.instances()[0].takes_batches();
+        let quiet = self.settings.backtest && self.settings.resume_after_ms.is_none() && self.live.open.is_empty();
+        let inst = self.plugins.instances().first()?;
+        if !one || !quiet || inst.subscriptions.timer_ms != 0 || !inst.trades(first.symbol) {
+            return None;
+        }
+        // The first candle's market side (fills of orders it reaches reach the strategy
+        // first, as on the one-by-one path), then the candle itself with what may follow.
+        self.hold_candles = true;
+        self.handle(events[i]);
+        self.hold_candles = false;
+        let inst = &self.plugins.instances()[0];
+        if !inst.is_running() || !self.active.contains(&first.symbol) {
+            return Some(1);
+        }
+        let compact = bindings::candle_compact_out(&first);
+        let Some(k) = compact else {
+            self.deliver(0, Call::Candle(None, &first), true, 0);
+            return Some(1);
+        };
+        let day = first.close_time_ms.div_euclid(86_400_000);
+        let mut batch = vec![k];
+        for e in &events[i + 1..] {
+            let FeedEvent::Candle(c) = e else { break };
+            if batch.len() >= self.batch_len
+                || c.close_time_ms.div_euclid(86_400_000) != day
+                || c.close_time_ms <= self.now_ms
+                || !inst.trades(c.symbol)
+                || !self.active.contains(&c.symbol)
+                || self.venue.bar_touches(c)
+            {
+                break;
+            }
+            let Some(k) = bindings::candle_compact_out(c) else { break };
+            batch.push(k);
+        }
+        if batch.len() == 1 {
+            self.deliver(0, Call::Candle(Some(&k), &first), true, 0);
+            return Some(1);
+        }
+        let offered = batch.len();
+        self.refresh_view(0);
+        let Some((handled, intents)) = self.plugins.instances_mut()[0].invoke_batch(batch) else {
+            self.report_failure(0);
+            return Some(1);
+        };
+        let handled = (handled as usize).clamp(1, offered);
+        if handled < offered {
+            self.batch_len = (handled * 2).clamp(4, BATCH_MAX);
+        } else if offered == self.batch_len {
+            self.batch_len = (self.batch_len * 2).min(BATCH_MAX);
+        }
+        // The market side of the candles the strategy handled after the first: none of
+        // them executes an order (checked above), so only marks and prices move.
+        self.hold_candles = true;
+        for e in &events[i + 1..i + handled] {
+            self.handle(*e);
+        }
+        self.hold_candles = false;
+        self.run_intents(0, intents, 0);
+        Some(handled)
+    }
+
+    /// Copy the core's last prices and instance `idx`'s account into its view.
+    fn refresh_view(&mut self, idx: usize) {
         let inst = &mut self.plugins.instances_mut()[idx];
-        inst.now_ms = now_ms;
+        inst.now_ms = self.now_ms;
         if let Some(hs) = inst.host_state() {
             hs.last_prices.clone_from(&self.last_prices);
             let id = hs.instance.as_str();
@@ -192,10 +284,21 @@ impl Core {
                 hs.account.refresh(a, open.chain(live).chain(engine), id);
             }
         }
-        let Some(intents) = inst.invoke(|api, st| call.run(api, st)) else {
-            let (id, state) = (inst.id().to_string(), inst.state.name());
-            let error = inst.stats.last_error.clone().unwrap_or_default();
-            self.publish("plugin", || serde_json::json!({ "strategy": id, "state": state, "error": error }));
+    }
+
+    /// Tell listeners that instance `idx` failed in a call.
+    fn report_failure(&self, idx: usize) {
+        let inst = &self.plugins.instances()[idx];
+        let (id, state) = (inst.id().to_string(), inst.state.name());
+        let error = inst.stats.last_error.clone().unwrap_or_default();
+        self.publish("plugin", || serde_json::json!({ "strategy": id, "state": state, "error": error }));
+    }
+
+    /// Call instance `idx` with its view refreshed, then act on what it returns.
+    fn deliver(&mut self, idx: usize, call: Call<'_>, snapshot: bool, depth: u8) {
+        self.refresh_view(idx);
+        let Some(intents) = self.plugins.instances_mut()[idx].invoke(|api, st| call.run(api, st)) else {
+            self.report_failure(idx);
             return;
         };
         if snapshot && !self.settings.backtest {

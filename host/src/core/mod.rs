@@ -130,6 +130,11 @@ pub struct Core {
     /// Fill-chain depth of the strategy order being applied to the engine (bounds
     /// fill -> on-fill -> order -> fill chains like the paper venue's).
     engine_depth: u8,
+    /// Set while a backtest's candle batch runs a candle's market side only: its delivery
+    /// to the strategy goes in (or went in) the batch.
+    hold_candles: bool,
+    /// How many candles the next batch offers (adapts to how far the strategy gets).
+    batch_len: usize,
 }
 
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
@@ -204,6 +209,8 @@ impl Core {
             last_open: Vec::new(),
             dirty_accounts: BTreeSet::new(),
             backtest_trades: Vec::new(),
+            hold_candles: false,
+            batch_len: dispatch::BATCH_START,
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,

@@ -75,7 +75,15 @@ impl InstanceStats {
 struct Sandbox {
     store: Store<HostState>,
     api: Strategy,
+    /// `guest-batch.on-candles`, when the component exports it (optional in the contract).
+    batch: Option<BatchFunc>,
 }
+
+/// `on-candles: func(candles: list<candle-compact>) -> tuple<u32, list<intent>>`.
+type BatchFunc = wasmtime::component::TypedFunc<(Vec<wit::CandleCompact>,), ((u32, Vec<wit::Intent>),)>;
+
+/// Where the optional batch export lives.
+const BATCH_INTERFACE: &str = "tradehost:strategy/guest-batch@0.1.0";
 
 /// One strategy instance and its sandbox.
 pub struct PluginInstance {
@@ -197,7 +205,12 @@ impl PluginInstance {
         let mut store = Store::new(&module.engine, state);
         store.limiter(|s| &mut s.limits);
         arm(&mut store, limits.fuel, limits.deadline_ms)?;
-        let api = module.pre.instantiate(&mut store).map_err(|e| describe(&e, &store, limits))?;
+        let instance = module.pre.instance_pre().instantiate(&mut store).map_err(|e| describe(&e, &store, limits))?;
+        let api = Strategy::new(&mut store, &instance).map_err(|e| describe(&e, &store, limits))?;
+        let batch = instance
+            .get_export_index(&mut store, None, BATCH_INTERFACE)
+            .and_then(|iface| instance.get_export_index(&mut store, Some(&iface), "on-candles"))
+            .and_then(|f| instance.get_typed_func::<_, _>(&mut store, &f).ok());
         let ctx = self.init_context();
         arm(&mut store, limits.fuel, limits.deadline_ms)?;
         let subs = api
@@ -212,7 +225,7 @@ impl PluginInstance {
                 .map_err(|e| describe(&e, &store, limits))?
                 .map_err(|e| PluginError::Rejected(format!("restore failed: {e}")))?;
         }
-        Ok((Sandbox { store, api }, subs))
+        Ok((Sandbox { store, api, batch }, subs))
     }
 
     fn init_context(&self) -> wit::InitContext {
@@ -244,6 +257,11 @@ impl PluginInstance {
         sandbox.store.data_mut().last_log = None;
         let started = self.timed.then(Instant::now);
         let result = f(&sandbox.api, &mut sandbox.store);
+        self.settle(result, started)
+    }
+
+    /// Count a finished call; a failed one tears the sandbox down.
+    fn settle<R>(&mut self, result: wasmtime::Result<R>, started: Option<Instant>) -> Option<R> {
         self.stats.calls += 1;
         if let Some(started) = started {
             self.stats.call_ns += started.elapsed().as_nanos();
@@ -254,12 +272,39 @@ impl PluginInstance {
                 Some(r)
             }
             Err(e) => {
-                let reason = describe(&e, &sandbox.store, limits).to_string();
+                let reason = match self.sandbox.as_ref() {
+                    Some(sb) => describe(&e, &sb.store, &self.config.limits).to_string(),
+                    None => format!("{e:#}"),
+                };
                 self.stats.traps += 1;
                 self.fail(reason);
                 None
             }
         }
+    }
+
+    /// Whether the running sandbox takes candles in batches (`guest-batch.on-candles`).
+    pub fn takes_batches(&self) -> bool {
+        self.sandbox.as_ref().is_some_and(|s| s.batch.is_some())
+    }
+
+    /// `on-candles` with fuel and deadline scaled by the batch's length (each candle gets
+    /// what one call would). `None` if the instance has no batch export or failed (then
+    /// it is torn down as by [`PluginInstance::invoke`]).
+    pub fn invoke_batch(&mut self, candles: Vec<wit::CandleCompact>) -> Option<(u32, Vec<wit::Intent>)> {
+        let n = candles.len().max(1) as u64;
+        let limits = &self.config.limits;
+        let sandbox = self.sandbox.as_mut()?;
+        let func = sandbox.batch?;
+        let (fuel, deadline_ms) = (limits.fuel.saturating_mul(n), limits.deadline_ms.saturating_mul(n).min(60_000));
+        if let Err(e) = arm(&mut sandbox.store, fuel, deadline_ms) {
+            self.fail(e.to_string());
+            return None;
+        }
+        sandbox.store.data_mut().last_log = None;
+        let started = self.timed.then(Instant::now);
+        let result = func.call(&mut sandbox.store, (candles,)).map(|(r,)| r);
+        self.settle(result, started)
     }
 
     /// Record a failure at the current event time: back off, or disable after too many.

@@ -91,6 +91,15 @@ impl PaperVenue {
         done
     }
 
+    /// Whether candle `c` would execute any working order in bar mode: a market order
+    /// waiting for its open, or a stop or limit its range reaches (what
+    /// [`PaperVenue::on_bar_open`] and [`PaperVenue::on_bar_range`] take).
+    pub fn bar_touches(&self, c: &Candle) -> bool {
+        self.resting
+            .iter()
+            .any(|o| o.symbol == c.symbol && (matches!(o.kind, OrderKind::Market) || bar_price(o, c).is_some()))
+    }
+
     /// Remove the resting orders of `symbol` that `price_of` prices, with their prices.
     fn take_resting(
         &mut self,
