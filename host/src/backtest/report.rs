@@ -55,26 +55,45 @@ fn truncate(s: &str, n: usize) -> String {
 /// Most equity points kept per variant in the JSON report (metrics use every point).
 pub const MAX_EQUITY_POINTS: usize = 10_000;
 
-/// The JSON report; `elapsed_s` is the time spent in the backtest itself. Equity curves
-/// are thinned to at most [`MAX_EQUITY_POINTS`] evenly spaced points (the last kept).
-pub fn json(files: &[String], results: &[VariantResult], elapsed_s: f64) -> serde_json::Value {
-    let variants: Vec<serde_json::Value> = results
+/// The JSON report (`report.json`); `elapsed_s` is the time spent in the backtest itself.
+/// Equity curves are thinned to at most [`MAX_EQUITY_POINTS`] evenly spaced points (the
+/// last kept). It borrows the results and serialises straight to the writer: a long
+/// backtest's trade log runs to hundreds of thousands of rows.
+#[derive(Debug, serde::Serialize)]
+pub struct JsonReport<'a> {
+    convention: &'static str,
+    data: &'a [String],
+    elapsed_s: f64,
+    variants: Vec<JsonVariant<'a>>,
+}
+
+/// One variant in [`JsonReport`] (keys in alphabetical order, as before).
+#[derive(Debug, serde::Serialize)]
+struct JsonVariant<'a> {
+    equity: Vec<&'a (i64, f64)>,
+    metrics: &'a super::Metrics,
+    params: &'a [(String, String)],
+    strategy: &'a str,
+    trades: &'a [crate::store::TradeRow],
+}
+
+/// The JSON report of `results` over `files`.
+pub fn json<'a>(files: &'a [String], results: &'a [VariantResult], elapsed_s: f64) -> JsonReport<'a> {
+    let variants = results
         .iter()
         .map(|r| {
             let every = r.equity.len().div_ceil(MAX_EQUITY_POINTS).max(1);
-            let equity: Vec<&(i64, f64)> = r
+            let equity = r
                 .equity
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % every == 0 || *i + 1 == r.equity.len())
                 .map(|(_, p)| p)
                 .collect();
-            serde_json::json!({
-                "strategy": r.strategy, "params": r.params, "metrics": r.metrics, "equity": equity, "trades": r.trades,
-            })
+            JsonVariant { equity, metrics: &r.metrics, params: &r.params, strategy: &r.strategy, trades: &r.trades }
         })
         .collect();
-    serde_json::json!({ "data": files, "convention": CONVENTION, "elapsed_s": elapsed_s, "variants": variants })
+    JsonReport { convention: CONVENTION, data: files, elapsed_s, variants }
 }
 
 fn escape(s: &str) -> String {
