@@ -102,3 +102,17 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     assert_eq!((last.price, last.quantity, last.buyer_maker), (d("2990"), d("3"), true));
     assert_eq!(state.signature_failures(), 0);
 }
+
+/// A client id Gate does not know answers `CLIENT_ID_NOT_FOUND`: taken as "not found"
+/// (after a look among the finished orders), so a submit whose answer was lost and which
+/// never arrived is sent again, and a restart calls such an order never placed.
+#[tokio::test]
+async fn an_unknown_client_id_is_not_found() {
+    use tradehost::connectors::{ConnectorError, OrderRef};
+    let (_fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    let never = conn.get_order("BTCUSDT", &OrderRef::Client("never-sent".into())).await;
+    assert!(matches!(never, Err(ConnectorError::OrderNotFound { .. })), "{never:?}");
+    let placed = conn.create_order(&limit("lim-1", Side::Buy, "0.01", "50000")).await.unwrap();
+    let found = conn.get_order("BTCUSDT", &OrderRef::Client("lim-1".into())).await.unwrap();
+    assert_eq!(found.order_id, placed.order_id);
+}

@@ -33,3 +33,34 @@ impl AckedVenue for KucoinConnector {
 }
 
 acked_suite!(KucoinConnector);
+
+/// KuCoin finds an order by client id only while it is active: a filled or canceled one
+/// answers "order does not exist". The connector then looks among the done orders, so a
+/// market order whose answer was lost is not taken for never placed (and sent again),
+/// and a restart's reconciliation keeps the fills of orders that finished meanwhile.
+#[tokio::test]
+async fn done_orders_are_found_by_client_id() {
+    use tradehost::connectors::{ConnectorError, ExchangeOrderStatus, OrderRef, OrderType, TimeInForce};
+    use tradehost::execution::Side;
+    let (fake, conn) = suite::acked::setup::<KucoinConnector>().await;
+    let market = tradehost::connectors::OrderRequest {
+        order_type: OrderType::Market,
+        price: None,
+        time_in_force: TimeInForce::Ioc,
+        ..suite::acked::limit("mkt-1", Side::Buy, "0.01", "1")
+    };
+    let placed = conn.create_order(&market).await.unwrap();
+    assert_eq!(placed.status, ExchangeOrderStatus::Filled);
+    let found = conn.get_order("BTCUSDT", &OrderRef::Client("mkt-1".into())).await.unwrap();
+    assert_eq!((found.order_id.as_str(), found.status), (placed.order_id.as_str(), ExchangeOrderStatus::Filled));
+    assert_eq!(found.filled_quantity, d("0.01"));
+
+    let resting = conn.create_order(&suite::acked::limit("lim-1", Side::Buy, "0.01", "50000")).await.unwrap();
+    conn.cancel_order("BTCUSDT", &OrderRef::Client("lim-1".into())).await.unwrap();
+    let found = conn.get_order("BTCUSDT", &OrderRef::Client("lim-1".into())).await.unwrap();
+    assert_eq!((found.order_id, found.status), (resting.order_id, ExchangeOrderStatus::Canceled));
+
+    let never = conn.get_order("BTCUSDT", &OrderRef::Client("never-sent".into())).await;
+    assert!(matches!(never, Err(ConnectorError::OrderNotFound { .. })), "{never:?}");
+    assert_eq!(fake.state.orders().len(), 2);
+}

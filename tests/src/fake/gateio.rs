@@ -6,7 +6,7 @@
 //! `auth.SIGN` = hex HMAC-SHA512 of `channel=..&event=subscribe&time=..`.
 //!
 //! Errors are Gate's `{"label", "message"}`: `INVALID_KEY`, `INVALID_SIGNATURE` (401),
-//! `REQUEST_EXPIRED` (401), `ORDER_NOT_FOUND` (404), `ORDER_EXISTS` for a reused `text`,
+//! `REQUEST_EXPIRED` (401), `ORDER_NOT_FOUND` (404; `CLIENT_ID_NOT_FOUND` by `text`), `ORDER_EXISTS` for a reused `text`,
 //! `BALANCE_NOT_ENOUGH`, `INVALID_PARAM_VALUE`. Spot market buys take their `amount` in
 //! the quote currency, as on Gate.
 
@@ -353,6 +353,7 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
             match m {
                 "GET" => match state.find(num, client.as_deref()) {
                     Some(o) => ok(order_json(&state, &o, None)),
+                    None if client.is_some() => err(StatusCode::NOT_FOUND, "CLIENT_ID_NOT_FOUND", "Order not found"),
                     None => err(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found"),
                 },
                 "DELETE" => match state.cancel(num, client.as_deref()) {

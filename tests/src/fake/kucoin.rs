@@ -219,13 +219,17 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, headers: Heade
         )),
         ("POST", "/api/v1/orders") => place(state, &body),
         ("GET", "/api/v1/orders") => {
-            let active = q.get("status").is_some_and(|s| s == "active");
+            let status = q.get("status").map(String::as_str);
             let items: Vec<Value> = state
                 .orders()
                 .iter()
                 .filter(|o| {
                     (sym.is_empty() || o.symbol == sym)
-                        && (!active || o.status == "NEW" || o.status == "PARTIALLY_FILLED")
+                        && match status {
+                            Some("active") => is_active(o),
+                            Some("done") => !is_active(o),
+                            _ => true,
+                        }
                 })
                 .map(|o| order_json(state, o))
                 .collect();
@@ -241,7 +245,8 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, headers: Heade
             let raw = decode_component(p.rsplit('/').next().unwrap_or(""));
             let (id, client) = if by_client { (None, Some(raw.as_str())) } else { (raw.parse::<u64>().ok(), None) };
             match m {
-                "GET" => match state.find(id, client) {
+                // Like KuCoin's: by client id, only an active order is found.
+                "GET" => match state.find(id, client).filter(|o| !by_client || is_active(o)) {
                     Some(o) => ok(order_json(state, &o)),
                     None => err(StatusCode::NOT_FOUND, "400100", "order not exist."),
                 },
@@ -255,6 +260,11 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, headers: Heade
         }
         _ => err(StatusCode::NOT_FOUND, "404000", "Url Not Found"),
     }
+}
+
+/// Still working (KuCoin's `isActive`).
+fn is_active(o: &FakeOrder) -> bool {
+    o.status == "NEW" || o.status == "PARTIALLY_FILLED"
 }
 
 fn place(state: &FakeState, body: &[u8]) -> Response {
@@ -294,7 +304,7 @@ fn order_json(state: &FakeState, o: &FakeOrder) -> Value {
         "feeCurrency": fills.first().map(|f| f.fee_asset.clone()).unwrap_or_else(|| "USDT".into()), "stp": "",
         "stop": "", "stopTriggered": false, "stopPrice": "0", "timeInForce": "GTC", "postOnly": false, "hidden": false,
         "iceberg": false, "visibleSize": "0", "cancelAfter": 0, "channel": "API", "clientOid": o.client_id,
-        "remark": null, "tags": null, "isActive": o.status == "NEW" || o.status == "PARTIALLY_FILLED",
+        "remark": null, "tags": null, "isActive": is_active(o),
         "cancelExist": o.status == "CANCELED", "createdAt": o.created_ms, "lastUpdatedAt": o.updated_ms,
         "tradeType": "TRADE"})
 }

@@ -183,9 +183,11 @@ fn map_error(code: i64, message: String) -> ConnectorError {
     }
 }
 
+/// `110072` "OrderLinkedID is duplicate" (and spot's `170141` "Duplicate clientOrderId").
+/// Only these: other codes whose message says "duplicate" (`10014` "Invalid duplicate
+/// request", ...) are refusals, not an order that already exists.
 fn is_duplicate(e: &ConnectorError) -> bool {
-    matches!(e, ConnectorError::Rejected { code, message, .. }
-        if code == "110072" || message.to_ascii_lowercase().contains("duplicate"))
+    matches!(e, ConnectorError::Rejected { code, .. } if code == "110072" || code == "170141")
 }
 
 fn num(d: rust_decimal::Decimal) -> String {
@@ -510,6 +512,8 @@ mod tests {
         assert!(matches!(map_error(10006, "Too many visits!".into()), ConnectorError::RateLimited { .. }));
         let dup = map_error(110072, "OrderLinkedID is duplicate".into());
         assert!(is_duplicate(&dup));
+        assert!(is_duplicate(&map_error(170141, "Duplicate clientOrderId.".into())));
+        assert!(!is_duplicate(&map_error(10014, "Invalid duplicate request.".into())), "a refusal, not an order");
         let funds = map_error(170131, "Insufficient balance.".into());
         assert!(!is_duplicate(&funds) && matches!(&funds, ConnectorError::Rejected { code, .. } if code == "170131"));
     }

@@ -150,7 +150,9 @@ impl GateioConnector {
             | "INVALID_CREDENTIALS"
             | "IP_FORBIDDEN"
             | "READ_ONLY" => ConnectorError::Auth { exchange: EX, reason: format!("{label}: {message}") },
-            "ORDER_NOT_FOUND" => ConnectorError::OrderNotFound { exchange: EX },
+            // By `text`, Gate finds an order while it works and for an hour after it ends;
+            // otherwise `CLIENT_ID_NOT_FOUND`.
+            "ORDER_NOT_FOUND" | "CLIENT_ID_NOT_FOUND" => ConnectorError::OrderNotFound { exchange: EX },
             "TOO_MANY_REQUESTS" => {
                 ConnectorError::RateLimited { exchange: EX, retry_after: std::time::Duration::from_secs(1) }
             }
@@ -297,7 +299,25 @@ fn valid_client_id(id: &str) -> bool {
 }
 
 fn is_duplicate(e: &ConnectorError) -> bool {
-    matches!(e, ConnectorError::Rejected { code, .. } if code == "ORDER_EXISTS" || code.contains("DUPLICATE"))
+    matches!(e, ConnectorError::Rejected { code, .. }
+        if code == "ORDER_EXISTS" || code == "REPEATED_CREATION" || code.contains("DUPLICATE"))
+}
+
+impl GateioConnector {
+    /// A finished spot order of `symbol` by client id, among the pair's latest 100.
+    async fn find_finished(&self, symbol: &str, client_id: &str) -> ConnectorResult<ExchangeOrder> {
+        let q = query_string(&[
+            ("currency_pair", self.pair(symbol)),
+            ("status", "finished".to_string()),
+            ("limit", "100".to_string()),
+        ]);
+        let v = self.signed(Method::GET, "/spot/orders", q, String::new()).await?;
+        let text = format!("t-{client_id}");
+        match self.array(v, "orders")?.iter().find(|o| o.get("text").and_then(Value::as_str) == Some(&text)) {
+            Some(o) => self.parse_order(o),
+            None => Err(ConnectorError::OrderNotFound { exchange: EX }),
+        }
+    }
 }
 
 #[async_trait]
@@ -454,7 +474,15 @@ impl Connector for GateioConnector {
             self.signed(Method::GET, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
         } else {
             let q = query_string(&[("currency_pair", self.pair(symbol))]);
-            self.signed(Method::GET, &format!("/spot/orders/{id}"), q, String::new()).await?
+            match (self.signed(Method::GET, &format!("/spot/orders/{id}"), q, String::new()).await, order) {
+                (Ok(v), _) => v,
+                // An order that ended over an hour ago is no longer found by `text`: look
+                // among the pair's finished orders before calling it never placed.
+                (Err(ConnectorError::OrderNotFound { .. }), OrderRef::Client(c)) => {
+                    return self.find_finished(symbol, c).await;
+                }
+                (Err(e), _) => return Err(e),
+            }
         };
         self.parse_order(&v)
     }
@@ -798,6 +826,11 @@ mod tests {
         assert!(!is_duplicate(&ConnectorError::Rejected {
             exchange: EX,
             code: "BALANCE_NOT_ENOUGH".into(),
+            message: String::new()
+        }));
+        assert!(is_duplicate(&ConnectorError::Rejected {
+            exchange: EX,
+            code: "REPEATED_CREATION".into(),
             message: String::new()
         }));
     }

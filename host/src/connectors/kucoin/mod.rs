@@ -237,6 +237,23 @@ impl KucoinConnector {
     }
 }
 
+impl KucoinConnector {
+    /// A done order of `symbol` by client id, from the most recent page of done orders.
+    async fn find_done(&self, symbol: &str, client_id: &str) -> ConnectorResult<ExchangeOrder> {
+        let q = query_string(&[
+            ("status", "done".to_string()),
+            ("symbol", parse::venue_symbol(symbol)),
+            ("pageSize", "500".to_string()),
+        ]);
+        let v = self.signed(Method::GET, "/api/v1/orders", q, String::new()).await?;
+        let done = self.items(v, "orders")?;
+        match done.iter().find(|o| o.get("clientOid").and_then(Value::as_str) == Some(client_id)) {
+            Some(o) => self.parse_order(o),
+            None => Err(ConnectorError::OrderNotFound { exchange: EX }),
+        }
+    }
+}
+
 #[async_trait]
 impl Connector for KucoinConnector {
     fn exchange(&self) -> ExchangeId {
@@ -350,13 +367,21 @@ impl Connector for KucoinConnector {
         .await
     }
 
-    async fn get_order(&self, _symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
+    async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
         let path = match order {
             OrderRef::Exchange(id) => format!("/api/v1/orders/{}", encode_component(id)),
             OrderRef::Client(c) => format!("/api/v1/order/client-order/{}", encode_component(c)),
         };
-        let v = self.signed(Method::GET, &path, String::new(), String::new()).await?;
-        self.parse_order(&v)
+        match (self.signed(Method::GET, &path, String::new(), String::new()).await, order) {
+            (Ok(v), _) => self.parse_order(&v),
+            // KuCoin answers "order does not exist" by client id once an order is done
+            // (filled or canceled): a market order that filled before its answer got lost
+            // would look never placed, and be sent again. Look among the done orders.
+            (Err(ConnectorError::OrderNotFound { .. }), OrderRef::Client(c)) if !symbol.is_empty() => {
+                self.find_done(symbol, c).await
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 
     async fn cancel_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
