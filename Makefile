@@ -1,7 +1,7 @@
 # Two commands: `make run` (build everything, start the host) and `make test`.
 WASM_TARGET := wasm32-unknown-unknown
 STRATEGIES  := sma-ema spread scalping grid mean-reversion momentum arbitrage market-making
-FIXTURES    := hostile future-contract
+FIXTURES    := hostile future-contract plain-contract
 WASM_OUT    := target/$(WASM_TARGET)/wasm
 CARGO       ?= cargo
 

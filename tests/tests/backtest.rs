@@ -284,3 +284,31 @@ fn candle_batches_change_nothing_for_any_shipped_strategy() {
     }
     assert!(traded >= 10, "most variants trade on these candles: {traded}");
 }
+
+#[test]
+fn a_component_without_candle_batches_runs_one_call_per_candle() {
+    // Built against the plain `strategy` world (no `guest-batch`, no `view-version`), as
+    // components were before those existed: it loads, and gets every candle.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(wasm("plain_contract"), dir.path().join("plugins/plain_contract.wasm")).unwrap();
+    let config = CONFIG.replace("sma_ema.wasm", "plain_contract.wasm").replace("sma-ema-b", "plain");
+    std::fs::write(dir.path().join("plugins.toml"), config).unwrap();
+    let data = shared_data().join("binance-us-1m/BTCUSDT_1m_20230301_20230321.csv");
+    let out = Command::new(binary())
+        .current_dir(dir.path())
+        .args(["backtest", data.to_str().unwrap(), "--out", "report"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report/report.json")).unwrap()).unwrap();
+    let trades = report["variants"][0]["trades"].as_array().unwrap();
+    let bars = bars();
+    let got: Vec<(String, Decimal)> = trades
+        .iter()
+        .map(|t| (t["side"].as_str().unwrap().to_string(), t["price"].as_str().unwrap().parse().unwrap()))
+        .collect();
+    // Decided on the closes of candles 1 and 10, filled at the opens of the next ones.
+    assert_eq!(got, vec![("BUY".to_string(), bars[1].open), ("SELL".to_string(), bars[10].open)]);
+}
