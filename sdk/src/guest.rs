@@ -245,9 +245,11 @@ pub fn dispatch_candles<S: Strategy>(
     let mut host = BatchHost { closes: Vec::new() };
     for (n, k) in candles.into_iter().enumerate() {
         let c = candle_compact_in(k);
+        // Normalised, as the host keeps a kline's close.
+        let close = c.close.normalize();
         match host.closes.iter_mut().find(|(s, _)| *s == c.symbol) {
-            Some(entry) => entry.1 = c.close,
-            None => host.closes.push((c.symbol, c.close)),
+            Some(entry) => entry.1 = close,
+            None => host.closes.push((c.symbol, close)),
         }
         let mut ctx = Ctx::new(&host);
         strategy.on_candle(&mut ctx, &c);

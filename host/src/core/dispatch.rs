@@ -114,7 +114,9 @@ impl Core {
                 self.record_order_result(order, fill.into_iter().collect(), 0);
             }
         }
-        self.last_prices[idx] = Some(c.close);
+        // Normalised, so the answer to `last-price` is the same `Decimal` whether the
+        // strategy gets this candle alone or in a batch (the SDK answers from the close).
+        self.last_prices[idx] = Some(c.close.normalize());
         self.on_candle(c);
     }
 
@@ -250,6 +252,11 @@ impl Core {
         let offered = batch.len();
         self.refresh_view(0);
         let Some((handled, intents)) = self.plugins.instances_mut()[0].invoke_batch(batch) else {
+            // Where in the batch it failed is unknown: it counts as failed on the first
+            // candle, so its restart (after the backoff) may come a few candles earlier
+            // than with one call per candle.
+            let inst = &self.plugins.instances()[0];
+            tracing::warn!(strategy = %inst.id(), candles = offered, "strategy failed inside a candle batch; `--no-batch` replays it one call per candle");
             self.report_failure(0);
             return Some(1);
         };
