@@ -116,3 +116,21 @@ async fn an_unknown_client_id_is_not_found() {
     let found = conn.get_order("BTCUSDT", &OrderRef::Client("lim-1".into())).await.unwrap();
     assert_eq!(found.order_id, placed.order_id);
 }
+
+/// Gate finds an order by `text` only for an hour after it ended: later, the connector
+/// finds it among the pair's finished orders (a restart's reconciliation must not call a
+/// filled or canceled order never placed).
+#[tokio::test]
+async fn an_order_that_ended_over_an_hour_ago_is_found_among_finished_orders() {
+    use tradehost::connectors::{ExchangeOrderStatus, OrderRef};
+    let (fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    let placed = conn.create_order(&limit("old-1", Side::Buy, "0.01", "50000")).await.unwrap();
+    conn.cancel_order("BTCUSDT", &OrderRef::Client("old-1".into())).await.unwrap();
+    let open = conn.create_order(&limit("open-1", Side::Buy, "0.01", "49000")).await.unwrap();
+    // Two hours later on the exchange's clock (the connector re-measures its offset).
+    fake.state.set_clock_skew(7_200_000);
+    let found = conn.get_order("BTCUSDT", &OrderRef::Client("old-1".into())).await.unwrap();
+    assert_eq!((found.order_id, found.status), (placed.order_id, ExchangeOrderStatus::Canceled));
+    let still = conn.get_order("BTCUSDT", &OrderRef::Client("open-1".into())).await.unwrap();
+    assert_eq!((still.order_id, still.status), (open.order_id, ExchangeOrderStatus::New));
+}

@@ -245,9 +245,7 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
             let orders: Vec<Value> = state
                 .orders()
                 .iter()
-                .filter(|o| {
-                    o.symbol == sym && (status != "open" || o.status == "NEW" || o.status == "PARTIALLY_FILLED")
-                })
+                .filter(|o| o.symbol == sym && (status == "open") == is_open(o))
                 .map(|o| order_json(&state, o, None))
                 .collect();
             ok(json!(orders))
@@ -351,7 +349,11 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
                 None => (id.parse::<u64>().ok(), None),
             };
             match m {
-                "GET" => match state.find(num, client.as_deref()) {
+                // By `text`, like Gate: only while open and for an hour after it ended.
+                "GET" => match state
+                    .find(num, client.as_deref())
+                    .filter(|o| client.is_none() || is_open(o) || state.now_ms() - o.updated_ms <= TEXT_LOOKUP_MS)
+                {
                     Some(o) => ok(order_json(&state, &o, None)),
                     None if client.is_some() => err(StatusCode::NOT_FOUND, "CLIENT_ID_NOT_FOUND", "Order not found"),
                     None => err(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found"),
@@ -625,4 +627,12 @@ async fn session(state: FakeState, mut socket: WebSocket, futures: bool) {
             }
         }
     }
+}
+
+/// How long after it ended Gate still finds an order by its `text`.
+const TEXT_LOOKUP_MS: i64 = 3_600_000;
+
+/// Still working.
+fn is_open(o: &FakeOrder) -> bool {
+    o.status == "NEW" || o.status == "PARTIALLY_FILLED"
 }
