@@ -139,8 +139,14 @@ fn cached<K: PartialEq + Clone, V: Clone>(
     })
 }
 
-/// The [`crate::Host`] backed by the component's imports.
-struct WasmHost;
+/// The [`crate::Host`] backed by the component's imports. Within a candle batch it
+/// answers `last-price` for the batch's symbols from their latest close (normalised, as
+/// the host keeps a kline's close): the host's own answer is as of the batch's first
+/// candle.
+#[derive(Default)]
+struct WasmHost {
+    closes: Vec<(crate::SymbolId, Decimal)>,
+}
 
 impl crate::Host for WasmHost {
     fn log(&self, level: crate::Level, message: &str) {
@@ -163,7 +169,10 @@ impl crate::Host for WasmHost {
         cached(|c| &mut c.balances, &asset.to_string(), || dec_in(wit_host::balance(asset)))
     }
     fn last_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
-        wit_host::last_price(symbol).map(dec_in)
+        match self.closes.iter().find(|(s, _)| *s == symbol) {
+            Some((_, close)) => Some(*close),
+            None => wit_host::last_price(symbol).map(dec_in),
+        }
     }
     fn open_orders(&self, symbol: crate::SymbolId) -> Vec<crate::OpenOrder> {
         cached(
@@ -195,39 +204,10 @@ pub fn dispatch<S: Strategy>(slot: &RefCell<Option<S>>, f: impl FnOnce(&mut S, &
     };
     // A new event: the host may have refreshed its view since the last one.
     VIEW.with(|v| v.borrow_mut().checked = false);
-    let mut ctx = Ctx::new(&WasmHost);
+    let host = WasmHost::default();
+    let mut ctx = Ctx::new(&host);
     f(strategy, &mut ctx);
     ctx.take_intents().into_iter().map(intent_out).collect()
-}
-
-/// Answers `last-price` for the symbols of a candle batch from their latest close (what
-/// the host would have answered after each candle); everything else goes to the host.
-struct BatchHost {
-    closes: Vec<(crate::SymbolId, Decimal)>,
-}
-
-impl crate::Host for BatchHost {
-    fn log(&self, level: crate::Level, message: &str) {
-        WasmHost.log(level, message)
-    }
-    fn position(&self, symbol: crate::SymbolId) -> Decimal {
-        WasmHost.position(symbol)
-    }
-    fn entry_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
-        WasmHost.entry_price(symbol)
-    }
-    fn balance(&self, asset: &str) -> Decimal {
-        WasmHost.balance(asset)
-    }
-    fn last_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
-        match self.closes.iter().find(|(s, _)| *s == symbol) {
-            Some((_, close)) => Some(*close),
-            None => WasmHost.last_price(symbol),
-        }
-    }
-    fn open_orders(&self, symbol: crate::SymbolId) -> Vec<crate::OpenOrder> {
-        WasmHost.open_orders(symbol)
-    }
 }
 
 /// `on-candles`: each candle through `Strategy::on_candle` until one returns intents.
@@ -242,10 +222,9 @@ pub fn dispatch_candles<S: Strategy>(
     };
     VIEW.with(|v| v.borrow_mut().checked = false);
     let total = candles.len() as u32;
-    let mut host = BatchHost { closes: Vec::new() };
+    let mut host = WasmHost::default();
     for (n, k) in candles.into_iter().enumerate() {
         let c = candle_compact_in(k);
-        // Normalised, as the host keeps a kline's close.
         let close = c.close.normalize();
         match host.closes.iter_mut().find(|(s, _)| *s == c.symbol) {
             Some(entry) => entry.1 = close,

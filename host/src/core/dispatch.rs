@@ -169,14 +169,17 @@ impl Core {
             self.batch.candles.push(c);
         }
         if self.bus.receiver_count() > 0 {
-            let name = self.symbols.read().map(|s| s.name(c.symbol).to_string()).unwrap_or_default();
+            let name = self.market_name(c.symbol);
             self.publish("candle", || super::views::candle_json(&name, &c));
         }
-        let compact = if self.hold_candles { None } else { bindings::candle_compact_out(&c) };
-        for i in 0..self.plugins.instances().len() {
-            let inst = &self.plugins.instances()[i];
-            if inst.is_running() && inst.trades(c.symbol) && !self.hold_candles {
-                self.deliver(i, Call::Candle(compact.as_ref(), &c), true, 0);
+        // A batch delivers the candle itself (`try_batch`).
+        if !self.hold_candles {
+            let compact = bindings::candle_compact_out(&c);
+            for i in 0..self.plugins.instances().len() {
+                let inst = &self.plugins.instances()[i];
+                if inst.is_running() && inst.trades(c.symbol) {
+                    self.deliver(i, Call::Candle(compact.as_ref(), &c), true, 0);
+                }
             }
         }
         if self.bus.receiver_count() > 0 {
@@ -224,8 +227,7 @@ impl Core {
         if !inst.is_running() || !self.active.contains(&first.symbol) {
             return Some(1);
         }
-        let compact = bindings::candle_compact_out(&first);
-        let Some(k) = compact else {
+        let Some(k) = bindings::candle_compact_out(&first) else {
             self.deliver(0, Call::Candle(None, &first), true, 0);
             return Some(1);
         };
@@ -361,7 +363,7 @@ impl Core {
             reason: s.reason.chars().take(200).collect(),
             time_ms: self.now_ms,
         };
-        let name = self.symbols.read().map(|t| t.name(symbol).to_string()).unwrap_or_default();
+        let name = self.market_name(symbol);
         tracing::info!(strategy = %rec.instance, symbol = %name, side = rec.side.as_str(), price = %rec.price, reason = %rec.reason, "signal");
         self.publish("signal", || super::views::signal_json(&name, &rec));
         if !self.settings.backtest {

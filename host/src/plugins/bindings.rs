@@ -8,6 +8,9 @@ use wasmtime::StoreLimits;
 wasmtime::component::bindgen!({
     path: "../sdk/wit/strategy.wit",
     world: "strategy",
+    // Exact (field by field, decimals by mantissa and scale): `AccountView` compares
+    // working orders with it.
+    additional_derives: [PartialEq],
 });
 
 pub use self::exports::tradehost::strategy::guest as wit_guest;
@@ -101,7 +104,7 @@ impl AccountView {
             qty: dec_out(o.qty),
             filled: dec_out(o.filled),
         }));
-        if !same_orders(&self.next_orders, &self.open_orders) {
+        if self.next_orders != self.open_orders {
             std::mem::swap(&mut self.open_orders, &mut self.next_orders);
             changed = true;
         }
@@ -113,27 +116,6 @@ impl AccountView {
     fn position(&self, symbol: SymbolId) -> Option<&PositionView> {
         self.positions.iter().find(|(id, _)| *id == symbol).map(|(_, p)| p)
     }
-}
-
-/// Whether two lists of working orders say the same (exact decimals: a rescaled but equal
-/// number counts as a change, so the guest never keeps a differently written value).
-fn same_orders(a: &[wit::OpenOrder], b: &[wit::OpenOrder]) -> bool {
-    let dec = |x: &wit::Decimal, y: &wit::Decimal| (x.lo, x.hi, x.scale) == (y.lo, y.hi, y.scale);
-    let kind = |x: &wit::OrderKind, y: &wit::OrderKind| match (x, y) {
-        (wit::OrderKind::Market, wit::OrderKind::Market) => true,
-        (wit::OrderKind::Limit(p), wit::OrderKind::Limit(q)) => dec(p, q),
-        (wit::OrderKind::StopMarket(p), wit::OrderKind::StopMarket(q)) => dec(p, q),
-        _ => false,
-    };
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.id == y.id
-                && x.symbol == y.symbol
-                && x.side as u8 == y.side as u8
-                && kind(&x.kind, &y.kind)
-                && dec(&x.qty, &y.qty)
-                && dec(&x.filled, &y.filled)
-        })
 }
 
 /// The data of one strategy's `Store`.

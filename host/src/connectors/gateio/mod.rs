@@ -211,6 +211,21 @@ impl GateioConnector {
         }
     }
 
+    /// A finished spot order of `symbol` by client id, among the pair's latest 100.
+    async fn find_finished(&self, symbol: &str, client_id: &str) -> ConnectorResult<ExchangeOrder> {
+        let q = query_string(&[
+            ("currency_pair", self.pair(symbol)),
+            ("status", "finished".to_string()),
+            ("limit", "100".to_string()),
+        ]);
+        let v = self.signed(Method::GET, "/spot/orders", q, String::new()).await?;
+        let text = format!("t-{client_id}");
+        match self.array(v, "orders")?.iter().find(|o| o.get("text").and_then(Value::as_str) == Some(&text)) {
+            Some(o) => self.parse_order(o),
+            None => Err(ConnectorError::OrderNotFound { exchange: EX }),
+        }
+    }
+
     fn pair(&self, symbol: &str) -> String {
         parse::venue_symbol(symbol)
     }
@@ -301,23 +316,6 @@ fn valid_client_id(id: &str) -> bool {
 fn is_duplicate(e: &ConnectorError) -> bool {
     matches!(e, ConnectorError::Rejected { code, .. }
         if code == "ORDER_EXISTS" || code == "REPEATED_CREATION" || code.contains("DUPLICATE"))
-}
-
-impl GateioConnector {
-    /// A finished spot order of `symbol` by client id, among the pair's latest 100.
-    async fn find_finished(&self, symbol: &str, client_id: &str) -> ConnectorResult<ExchangeOrder> {
-        let q = query_string(&[
-            ("currency_pair", self.pair(symbol)),
-            ("status", "finished".to_string()),
-            ("limit", "100".to_string()),
-        ]);
-        let v = self.signed(Method::GET, "/spot/orders", q, String::new()).await?;
-        let text = format!("t-{client_id}");
-        match self.array(v, "orders")?.iter().find(|o| o.get("text").and_then(Value::as_str) == Some(&text)) {
-            Some(o) => self.parse_order(o),
-            None => Err(ConnectorError::OrderNotFound { exchange: EX }),
-        }
-    }
 }
 
 #[async_trait]

@@ -235,9 +235,7 @@ impl KucoinConnector {
             }
         }
     }
-}
 
-impl KucoinConnector {
     /// A done order of `symbol` by client id, from the most recent page of done orders.
     async fn find_done(&self, symbol: &str, client_id: &str) -> ConnectorResult<ExchangeOrder> {
         let q = query_string(&[
