@@ -78,7 +78,11 @@ impl Engine {
                     Side::Buy => pair.notional_per_lot(price) * pair.quote_factor,
                     Side::Sell => pair.base_per_lot,
                 };
-                q = q.min(i64::try_from(floor_div(locked, per_lot)).unwrap_or(i64::MAX));
+                // A market order usually holds its whole balance: divide (128-bit, slow)
+                // only when `q` lots are not plainly affordable.
+                if i128::from(q) * per_lot > locked {
+                    q = q.min(i64::try_from(floor_div(locked, per_lot)).unwrap_or(i64::MAX));
+                }
                 if q == 0 {
                     return TakeEnd::Unaffordable;
                 }

@@ -41,8 +41,9 @@ impl Engine {
 
     fn try_place(&mut self, o: &NewOrder, id: OrderId, out: &mut Vec<Event>) -> Result<(), RejectReason> {
         let p = self.pair_slot(o.pair).ok_or_else(|| RejectReason::UnknownPair { pair: o.pair.to_string() })?;
-        let (pair, last) = (self.pairs[p].pair, self.pairs[p].last);
-        let spec = check_order(&pair, o, last)?;
+        // Borrowed, not copied: the pair is large and this runs on every placement.
+        let (pair, last) = (&self.pairs[p].pair, self.pairs[p].last);
+        let spec = check_order(pair, o, last)?;
         if o.order_type == OrderType::LimitMaker
             && let Some(best) = self.pairs[p].book.best_price(o.side.opposite())
             && (if o.side == Side::Buy { best <= spec.price } else { best >= spec.price })
@@ -57,7 +58,7 @@ impl Engine {
                 last_price: pair.price(last),
             });
         }
-        let (acct, locked) = self.lock_for(p, &pair, o, &spec)?;
+        let (acct, locked) = self.lock_for(p, o, &spec)?;
         let slot = self.slab.alloc(Slot {
             id,
             account: o.account,
@@ -95,10 +96,11 @@ impl Engine {
     }
 
     /// Lock what the order may pay; returns (wallet account index, units locked).
-    fn lock_for(&mut self, p: usize, pair: &Pair, o: &NewOrder, spec: &Spec) -> Result<(u32, i128), RejectReason> {
+    fn lock_for(&mut self, p: usize, o: &NewOrder, spec: &Spec) -> Result<(u32, i128), RejectReason> {
         if !self.cfg.check_funds {
             return Ok((self.wallets.ensure(o.account), 0));
         }
+        let pair: &Pair = &self.pairs[p].pair;
         let (asset, needed) = match o.side {
             Side::Sell if spec.budget > 0 => (pair.base_asset, None),
             Side::Sell => (pair.base_asset, Some(i128::from(spec.qty) * pair.base_per_lot)),

@@ -61,6 +61,7 @@ impl Step {
     }
 
     /// The exact number of steps in `d`.
+    #[inline]
     pub fn count(self, d: Decimal) -> Result<i64, StepError> {
         let m = d.mantissa();
         if m <= 0 {

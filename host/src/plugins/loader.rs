@@ -62,6 +62,11 @@ impl Loader {
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PluginError> {
         let mut config = Config::new();
         config.wasm_component_model(true).consume_fuel(true).epoch_interruption(true).concurrency_support(false);
+        // For profiling strategies with `perf` (or any tool that reads `/tmp/perf-<pid>.map`):
+        // names the compiled guest functions. Off by default: it writes a line per function.
+        if std::env::var_os("TRADEHOST_PERF_MAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         super::bindings::Strategy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
