@@ -96,6 +96,7 @@ impl Pair {
     }
 
     /// A price field as ticks.
+    #[inline]
     pub fn ticks(&self, field: &str, price: Decimal) -> Result<i64, RejectReason> {
         self.tick.count(price).map_err(|e| match e {
             StepError::NotMultiple => {
@@ -108,6 +109,7 @@ impl Pair {
     }
 
     /// A quantity field as lots (grid only; see [`Pair::check_lots`] for the range).
+    #[inline]
     pub fn lots(&self, field: &str, qty: Decimal) -> Result<i64, RejectReason> {
         self.lot.count(qty).map_err(|e| match e {
             StepError::NotMultiple => RejectReason::QtyStep { field: field.into(), qty, step_size: self.lot.decimal() },
@@ -117,6 +119,7 @@ impl Pair {
     }
 
     /// LOT_SIZE min/max.
+    #[inline]
     pub fn check_lots(&self, lots: i64) -> Result<(), RejectReason> {
         if lots < self.min_lots {
             let (qty, min_qty) = (self.qty(lots).normalize(), self.qty(self.min_lots).normalize());
@@ -130,6 +133,7 @@ impl Pair {
     }
 
     /// MIN_NOTIONAL and MAX_ORDER_SIZE on a notional (notional units).
+    #[inline]
     pub fn check_notional(&self, notional: i128) -> Result<(), RejectReason> {
         if notional < self.min_notional {
             let n = self.notional_decimal(notional).normalize();

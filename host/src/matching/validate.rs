@@ -37,6 +37,7 @@ pub(crate) struct Spec {
     pub expire_ms: i64,
 }
 
+#[inline]
 fn field<T: Copy>(o: &NewOrder, name: &str, v: Option<T>, wanted: bool) -> Result<Option<T>, RejectReason> {
     match (v, wanted) {
         (None, true) => Err(RejectReason::MissingField { order_type: o.order_type, field: name.into() }),
@@ -45,6 +46,7 @@ fn field<T: Copy>(o: &NewOrder, name: &str, v: Option<T>, wanted: bool) -> Resul
     }
 }
 
+#[inline]
 fn check_tif(o: &NewOrder) -> Result<i64, RejectReason> {
     use OrderType::*;
     let t = o.order_type;
