@@ -464,6 +464,15 @@ async fn live_market_data(
                 tracing::warn!(%venue, %symbol, from, to, recovered, "trade gap filled over REST");
                 continue;
             }
+            StreamEvent::TradesMissed { symbol, after_ms, before_ms, .. } => {
+                // The session logged the sequences; say which candles it touches.
+                let minute = |ms: i64| ms.div_euclid(60_000) * 60_000;
+                tracing::error!(
+                    %venue, %symbol, from_minute_ms = minute(after_ms), to_minute_ms = minute(before_ms),
+                    "candles of these minutes may be incomplete: trades were lost during a reconnect"
+                );
+                continue;
+            }
             _ => continue,
         };
         if !batch.is_empty() && !send_input(&tx, Input::Market(batch)).await {

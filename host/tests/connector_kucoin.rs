@@ -64,3 +64,76 @@ async fn done_orders_are_found_by_client_id() {
     assert!(matches!(never, Err(ConnectorError::OrderNotFound { .. })), "{never:?}");
     assert_eq!(fake.state.orders().len(), 2);
 }
+
+/// KuCoin's recent trades are its last 100 and cannot be paged: after a disconnect during
+/// which more trades happened, the catch-up cannot reach back to the last trade seen. The
+/// session says so (which sequences and times are affected) before delivering what it
+/// could fetch, instead of passing the hole off as a complete stream.
+#[tokio::test]
+async fn a_catch_up_that_cannot_reach_back_reports_the_missed_trades() {
+    use std::time::Duration;
+    use suite::acked::{SYM, go_live, next_matching};
+    use tradehost::connectors::{StreamEvent, Subscription};
+    let (fake, conn) = suite::acked::setup::<KucoinConnector>().await;
+    let state = &fake.state;
+    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
+    go_live(state, &mut h).await;
+    // Let any trade still in flight arrive: the newest one is then the last seen.
+    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
+    let (last_seen, last_ms) = {
+        let t = &state.trades(SYM, None, 1)[0];
+        (t.id, t.time_ms)
+    };
+
+    state.drop_connections();
+    for i in 0..150 {
+        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i), d("0.01"), i % 2 == 0);
+    }
+    let kept = state.trades(SYM, None, 100);
+    let (oldest, newest) = (&kept[0], &kept[99]);
+    let mut missed = None;
+    let mut trades = Vec::new();
+    let end = next_matching(&mut h, Duration::from_secs(5), |e| {
+        match e {
+            StreamEvent::TradesMissed { .. } => missed = Some(e.clone()),
+            StreamEvent::Trade(t) => trades.push(t.seq),
+            _ => {}
+        }
+        matches!(e, StreamEvent::Trade(t) if t.seq == newest.id)
+    })
+    .await;
+    assert!(end.is_some(), "the catch-up delivered the newest trade");
+    let Some(StreamEvent::TradesMissed { symbol, after_seq, after_ms, before_seq, before_ms }) = missed else {
+        panic!("no TradesMissed before the caught-up trades")
+    };
+    assert_eq!((symbol.as_str(), after_seq, before_seq), (SYM, last_seen, oldest.id));
+    assert_eq!((after_ms, before_ms), (last_ms, oldest.time_ms));
+    // What the venue still had arrives once, in order.
+    assert_eq!(trades, kept.iter().map(|t| t.id).collect::<Vec<_>>());
+}
+
+/// A short disconnect loses nothing: the window still holds the last trade seen, so no
+/// loss is reported and the missed trades arrive.
+#[tokio::test]
+async fn a_catch_up_that_reaches_back_reports_nothing_missed() {
+    use std::time::Duration;
+    use suite::acked::{SYM, go_live, next_matching};
+    use tradehost::connectors::{StreamEvent, Subscription};
+    let (fake, conn) = suite::acked::setup::<KucoinConnector>().await;
+    let state = &fake.state;
+    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
+    go_live(state, &mut h).await;
+    state.drop_connections();
+    for i in 0..20 {
+        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i), d("0.01"), false);
+    }
+    let newest = state.trades(SYM, None, 1)[0].id;
+    let mut missed = false;
+    let end = next_matching(&mut h, Duration::from_secs(5), |e| {
+        missed |= matches!(e, StreamEvent::TradesMissed { .. });
+        matches!(e, StreamEvent::Trade(t) if t.seq == newest)
+    })
+    .await;
+    assert!(end.is_some(), "the catch-up delivered the newest trade");
+    assert!(!missed, "nothing was lost");
+}

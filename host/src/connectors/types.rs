@@ -484,6 +484,22 @@ pub enum StreamEvent {
         /// How many were recovered.
         recovered: usize,
     },
+    /// After a reconnect, the venue's recent-trades window no longer reached back to the
+    /// last trade seen: trades between `after_seq` and `before_seq` may be lost (venues
+    /// that cannot page through their history, such as KuCoin's last 100 trades). Candles
+    /// of the minutes in between may be incomplete.
+    TradesMissed {
+        /// Host spelling.
+        symbol: String,
+        /// Sequence of the last trade seen before the disconnect.
+        after_seq: u64,
+        /// Event time of that trade, ms.
+        after_ms: i64,
+        /// Sequence of the oldest trade the venue still returned.
+        before_seq: u64,
+        /// Its event time, ms.
+        before_ms: i64,
+    },
 }
 
 /// A raw frame as received, for record mode: `<recv_ts_ns> <frame>`.

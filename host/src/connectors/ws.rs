@@ -90,6 +90,8 @@ struct Session {
     seqs: TradeSequences,
     rest: Option<Arc<dyn Connector>>,
     exchange: ExchangeId,
+    /// Event time of the last trade delivered, per symbol (to date a catch-up's loss).
+    last_ms: std::collections::HashMap<String, i64>,
 }
 
 async fn run<P: WsProtocol>(
@@ -100,7 +102,8 @@ async fn run<P: WsProtocol>(
     backoff: Backoff,
 ) {
     let exchange = protocol.exchange();
-    let mut s = Session { tx, raw, seqs: TradeSequences::new(protocol.contiguous_trades()), rest, exchange };
+    let seqs = TradeSequences::new(protocol.contiguous_trades());
+    let mut s = Session { tx, raw, seqs, rest, exchange, last_ms: Default::default() };
     let mut attempt: u32 = 0;
     let mut connections: u32 = 0;
     let mut rng = seed();
@@ -218,6 +221,7 @@ impl Session {
                 let recovered = fetched.len();
                 for t in fetched {
                     self.seqs.record(&t.symbol, t.seq, &t.trade_id);
+                    self.last_ms.insert(t.symbol.clone(), t.time_ms);
                     if self.tx.send(StreamEvent::Trade(t)).await.is_err() {
                         return false;
                     }
@@ -230,6 +234,12 @@ impl Session {
             }
         }
         self.seqs.record(&trade.symbol, trade.seq, &trade.trade_id);
+        match self.last_ms.get_mut(&trade.symbol) {
+            Some(ms) => *ms = trade.time_ms,
+            None => {
+                self.last_ms.insert(trade.symbol.clone(), trade.time_ms);
+            }
+        }
         self.tx.send(StreamEvent::Trade(trade)).await.is_ok()
     }
 
@@ -241,6 +251,27 @@ impl Session {
             // A venue whose sequence is per match may have more trades at the last one.
             let from = if self.seqs.contiguous() { last + 1 } else { last };
             let fetched = self.fetch(&symbol, Some(from), u64::MAX).await;
+            // Asked from the last trade seen on: a window that no longer holds it (a venue
+            // that returns only its latest trades, after a long disconnect) may have lost
+            // trades in between. Binance's ids are contiguous: its gaps are paged in above.
+            if let Some(first) = fetched.first().filter(|f| !self.seqs.contiguous() && f.seq > last) {
+                let after_ms = self.last_ms.get(&symbol).copied().unwrap_or(first.time_ms);
+                tracing::error!(
+                    exchange = %self.exchange, %symbol, after_seq = last, before_seq = first.seq, after_ms,
+                    before_ms = first.time_ms,
+                    "trades may be lost: the venue's recent trades no longer reach back to the last one seen"
+                );
+                let missed = StreamEvent::TradesMissed {
+                    symbol: symbol.clone(),
+                    after_seq: last,
+                    after_ms,
+                    before_seq: first.seq,
+                    before_ms: first.time_ms,
+                };
+                if self.tx.send(missed).await.is_err() {
+                    return false;
+                }
+            }
             for t in fetched {
                 if !self.deliver(StreamEvent::Trade(t)).await {
                     return false;

@@ -16,7 +16,9 @@
 //! `/market/match:BTC-USDT`, `/market/candles:BTC-USDT_1min`, `/market/ticker:BTC-USDT`
 //! and the private `/spotMarket/tradeOrdersV2`. Trades are numbered by `sequence`, which
 //! increases but is not contiguous, so gaps are not detected; after a reconnect the
-//! missed trades come from `/api/v1/market/histories` (the last 100).
+//! missed trades come from `/api/v1/market/histories` (the last 100, no paging). When
+//! those no longer reach back to the last trade seen, the stream reports
+//! `StreamEvent::TradesMissed` (and the host logs which minutes' candles may be incomplete).
 //!
 //! Orders carry the host's client order id as `clientOid`; a submit that fails on the
 //! network or is refused as a duplicate is resolved by
