@@ -170,7 +170,7 @@ impl crate::Host for WasmHost {
     }
     fn last_price(&self, symbol: crate::SymbolId) -> Option<Decimal> {
         match self.closes.iter().find(|(s, _)| *s == symbol) {
-            Some((_, close)) => Some(*close),
+            Some((_, close)) => Some(close.normalize()),
             None => wit_host::last_price(symbol).map(dec_in),
         }
     }
@@ -225,7 +225,8 @@ pub fn dispatch_candles<S: Strategy>(
     let mut host = WasmHost::default();
     for (n, k) in candles.into_iter().enumerate() {
         let c = candle_compact_in(k);
-        let close = c.close.normalize();
+        // Normalised only if asked for (`last_price`): most strategies never ask.
+        let close = c.close;
         match host.closes.iter_mut().find(|(s, _)| *s == c.symbol) {
             Some(entry) => entry.1 = close,
             None => host.closes.push((c.symbol, close)),

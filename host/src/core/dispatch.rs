@@ -232,7 +232,7 @@ impl Core {
             return Some(1);
         };
         let day = first.close_time_ms.div_euclid(86_400_000);
-        let mut batch = vec![k];
+        let mut batch = vec![bindings::PackedCandle(k)];
         for e in &events[i + 1..] {
             let FeedEvent::Candle(c) = e else { break };
             if batch.len() >= self.batch_len
@@ -245,7 +245,7 @@ impl Core {
                 break;
             }
             let Some(k) = bindings::candle_compact_out(c) else { break };
-            batch.push(k);
+            batch.push(bindings::PackedCandle(k));
         }
         if batch.len() == 1 {
             self.deliver(0, Call::Candle(Some(&k), &first), true, 0);

@@ -400,3 +400,134 @@ mod tests {
         assert!(candle_compact_out(&c).is_none(), "too wide for an s64: the full record is sent");
     }
 }
+
+/// A `candle-compact` that lowers a *list* of itself into guest memory in one pass.
+///
+/// The derived lowering of a record list stores field by field, and every store looks the
+/// guest's memory up again (about 2,000 instructions per candle, the largest host cost of
+/// a candle batch). The component type, the typecheck, and single-value lowering are the
+/// record's own; only the list store is replaced: one slice of guest memory, each candle
+/// written at the canonical ABI's field offsets ([`PackedCandle::OFFSETS`], checked against
+/// wasmtime's layout by a test).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(transparent)]
+pub struct PackedCandle(pub wit::CandleCompact);
+
+impl PackedCandle {
+    /// Byte offsets of the record's fields in declaration order (`symbol`, `open-time-ms`,
+    /// `open`, `high`, `low`, `close`, `price-scale`, `volume`, `taker-buy-base`,
+    /// `base-scale`, `quote-volume`, `taker-buy-quote`, `quote-scale`, `trades`).
+    pub const OFFSETS: [usize; 14] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104];
+    /// Size of one record.
+    pub const SIZE: usize = 112;
+
+    fn write(&self, d: &mut [u8]) {
+        let c = &self.0;
+        let o = Self::OFFSETS;
+        let put8 = |d: &mut [u8], at: usize, v: [u8; 8]| d[at..at + 8].copy_from_slice(&v);
+        d[o[0]..o[0] + 4].copy_from_slice(&c.symbol.to_le_bytes());
+        put8(d, o[1], c.open_time_ms.to_le_bytes());
+        put8(d, o[2], c.open.to_le_bytes());
+        put8(d, o[3], c.high.to_le_bytes());
+        put8(d, o[4], c.low.to_le_bytes());
+        put8(d, o[5], c.close.to_le_bytes());
+        d[o[6]] = c.price_scale;
+        put8(d, o[7], c.volume.to_le_bytes());
+        put8(d, o[8], c.taker_buy_base.to_le_bytes());
+        d[o[9]] = c.base_scale;
+        put8(d, o[10], c.quote_volume.to_le_bytes());
+        put8(d, o[11], c.taker_buy_quote.to_le_bytes());
+        d[o[12]] = c.quote_scale;
+        put8(d, o[13], c.trades.to_le_bytes());
+    }
+}
+
+// SAFETY: every item delegates to the record's derived implementation, whose layout
+// `PackedCandle` shares (`repr(transparent)`).
+#[allow(unsafe_code)]
+unsafe impl wasmtime::component::ComponentType for PackedCandle {
+    type Lower = <wit::CandleCompact as wasmtime::component::ComponentType>::Lower;
+    const ABI: wasmtime::component::__internal::CanonicalAbiInfo =
+        <wit::CandleCompact as wasmtime::component::ComponentType>::ABI;
+    const MAY_REQUIRE_REALLOC: bool = false;
+
+    fn typecheck(
+        ty: &wasmtime::component::__internal::InterfaceType,
+        types: &wasmtime::component::__internal::InstanceType<'_>,
+    ) -> wasmtime::Result<()> {
+        <wit::CandleCompact as wasmtime::component::ComponentType>::typecheck(ty, types)
+    }
+}
+
+// SAFETY: single values lower as the record does; a list writes exactly the bytes the
+// record's own lowering writes (same offsets, little-endian), inside the range wasmtime
+// allocated for it (`items.len() * SIZE32`).
+#[allow(unsafe_code)]
+unsafe impl wasmtime::component::Lower for PackedCandle {
+    fn linear_lower_to_flat<T>(
+        &self,
+        cx: &mut wasmtime::component::__internal::LowerContext<'_, T>,
+        ty: wasmtime::component::__internal::InterfaceType,
+        dst: &mut std::mem::MaybeUninit<Self::Lower>,
+    ) -> wasmtime::Result<()> {
+        self.0.linear_lower_to_flat(cx, ty, dst)
+    }
+
+    fn linear_lower_to_memory<T>(
+        &self,
+        cx: &mut wasmtime::component::__internal::LowerContext<'_, T>,
+        ty: wasmtime::component::__internal::InterfaceType,
+        offset: usize,
+    ) -> wasmtime::Result<()> {
+        self.0.linear_lower_to_memory(cx, ty, offset)
+    }
+
+    fn linear_store_list_to_memory<T>(
+        cx: &mut wasmtime::component::__internal::LowerContext<'_, T>,
+        _ty: wasmtime::component::__internal::InterfaceType,
+        offset: usize,
+        items: &[Self],
+    ) -> wasmtime::Result<()> {
+        let len = items.len() * Self::SIZE;
+        let Some(dst) = cx.as_slice_mut().get_mut(offset..offset + len) else {
+            wasmtime::bail!("candle list out of bounds of guest memory");
+        };
+        for (d, c) in dst.chunks_exact_mut(Self::SIZE).zip(items) {
+            c.write(d);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod packed_candle_tests {
+    use super::*;
+    use wasmtime::component::ComponentType;
+
+    /// The hard-coded offsets are the canonical ABI's for `candle-compact`, as wasmtime
+    /// computes them from the field types.
+    #[test]
+    fn offsets_match_the_canonical_abi_layout() {
+        let fields = [
+            <u32 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <u8 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <u8 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <u8 as ComponentType>::ABI,
+            <u64 as ComponentType>::ABI,
+        ];
+        let mut at = 0usize;
+        let offsets: Vec<usize> = fields.iter().map(|f| f.next_field32_size(&mut at)).collect();
+        assert_eq!(offsets, PackedCandle::OFFSETS);
+        assert_eq!(<wit::CandleCompact as ComponentType>::SIZE32, PackedCandle::SIZE);
+        assert_eq!(<PackedCandle as ComponentType>::SIZE32, PackedCandle::SIZE);
+    }
+}

@@ -2,7 +2,7 @@
 //! happens when it fails (restart from the last snapshot with backoff, then disable).
 
 use super::PluginError;
-use super::bindings::{HostState, Strategy, wit};
+use super::bindings::{HostState, PackedCandle, Strategy, wit};
 use super::loader::{EPOCH_TICKS_PER_SEC, LoadedModule};
 use crate::config::StrategyConfig;
 use crate::market_data::{SymbolId, SymbolInfo};
@@ -80,7 +80,7 @@ struct Sandbox {
 }
 
 /// `on-candles: func(candles: list<candle-compact>) -> tuple<u32, list<intent>>`.
-type BatchFunc = wasmtime::component::TypedFunc<(Vec<wit::CandleCompact>,), ((u32, Vec<wit::Intent>),)>;
+type BatchFunc = wasmtime::component::TypedFunc<(Vec<PackedCandle>,), ((u32, Vec<wit::Intent>),)>;
 
 /// Where the optional batch export lives.
 const BATCH_INTERFACE: &str = "tradehost:strategy/guest-batch@0.1.0";
@@ -291,7 +291,7 @@ impl PluginInstance {
     /// `on-candles` with fuel and deadline scaled by the batch's length (each candle gets
     /// what one call would). `None` if the instance has no batch export or failed (then
     /// it is torn down as by [`PluginInstance::invoke`]).
-    pub fn invoke_batch(&mut self, candles: Vec<wit::CandleCompact>) -> Option<(u32, Vec<wit::Intent>)> {
+    pub fn invoke_batch(&mut self, candles: Vec<PackedCandle>) -> Option<(u32, Vec<wit::Intent>)> {
         let n = candles.len().max(1) as u64;
         let limits = &self.config.limits;
         let sandbox = self.sandbox.as_mut()?;
