@@ -12,6 +12,11 @@ wit_bindgen::generate!({
 
 pub use wit_bindgen::rt as __wit_rt;
 
+/// Small blocks from per-size free lists instead of dlmalloc (see [`crate::pool`]).
+#[cfg(feature = "pool-alloc")]
+#[global_allocator]
+static ALLOCATOR: crate::pool::Pools = crate::pool::Pools::new();
+
 use self::tradehost::strategy::{host as wit_host, types as wit};
 use crate::{Ctx, Params, Strategy};
 use rust_decimal::Decimal;

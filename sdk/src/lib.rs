@@ -19,6 +19,7 @@ extern crate self as tradehost_sdk;
 
 pub mod indicators;
 pub mod params;
+pub mod pool;
 pub mod state;
 pub mod testing;
 pub mod types;
