@@ -420,10 +420,10 @@ impl Core {
             _ => {}
         }
         let mut fills = Vec::new();
-        if order.status != OrderStatus::Rejected
-            && let Some(info) = self.info(order.symbol).cloned()
-        {
-            fills = self.venue.submit(&mut order, &info);
+        if order.status != OrderStatus::Rejected && self.info(order.symbol).is_some() {
+            // Borrowed field by field (no copy of the names): `info` refreshed the table.
+            let info = &self.infos[order.symbol.0 as usize];
+            fills = self.venue.submit(&mut order, info);
         }
         self.record_order_result(order, fills, depth);
     }

@@ -165,13 +165,43 @@ fn reject(order: &mut Order, reason: String) {
 /// The price at which a candle executes a resting stop or limit: its own price, or the
 /// open when the candle opens beyond it; `None` when the range does not reach it.
 fn bar_price(o: &Order, c: &Candle) -> Option<Decimal> {
+    let le = |a: &Decimal, b: &Decimal| price_cmp(a, b).is_le();
     match (o.kind, o.side) {
-        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if c.open <= s => Some(c.open),
-        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if c.low <= s => Some(s),
-        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if c.open >= s => Some(c.open),
-        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if c.high >= s => Some(s),
+        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if le(&c.open, &s) => Some(c.open),
+        (OrderKind::StopMarket(s), Side::Sell) | (OrderKind::Limit(s), Side::Buy) if le(&c.low, &s) => Some(s),
+        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if le(&s, &c.open) => Some(c.open),
+        (OrderKind::StopMarket(s), Side::Buy) | (OrderKind::Limit(s), Side::Sell) if le(&s, &c.high) => Some(s),
         _ => None,
     }
+}
+
+/// `a.cmp(b)` for decimals, on 128-bit integers when one scale can be raised to the
+/// other's without overflow (always, for prices), else `Decimal`'s own comparison. Every
+/// resting order is checked against every candle, so this runs often.
+#[inline]
+fn price_cmp(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    const POW10: [i64; 19] = {
+        let mut t = [1i64; 19];
+        let mut i = 1;
+        while i < 19 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // An i64 mantissa times at most 10^18 stays far inside i128 (one widening multiply).
+    let raise = |m: i128, by: u32| -> Option<i128> {
+        let p = *POW10.get(by as usize)?;
+        Some(i128::from(i64::try_from(m).ok()?) * i128::from(p))
+    };
+    let (sa, sb) = (a.scale(), b.scale());
+    let (ma, mb) = (a.mantissa(), b.mantissa());
+    let exact = match sa.cmp(&sb) {
+        std::cmp::Ordering::Equal => Some(ma.cmp(&mb)),
+        std::cmp::Ordering::Less => raise(ma, sb - sa).map(|x| x.cmp(&mb)),
+        std::cmp::Ordering::Greater => raise(mb, sa - sb).map(|x| ma.cmp(&x)),
+    };
+    exact.unwrap_or_else(|| a.cmp(b))
 }
 
 /// Whether a trade at `price` reaches a resting order.

@@ -139,3 +139,36 @@ fn bar_mode_fills_at_next_open_and_stops_against_the_range() {
     let done = v.on_bar_range(&bar("85", "88", "80", "86", 4), &info());
     assert_eq!(done[0].1.as_ref().map(|f| f.price), Some(d("85")), "gap below the stop: fills at the open");
 }
+
+/// The integer comparison agrees with `Decimal`'s on every pair: equal and different
+/// scales, signs, trailing zeros, and mantissas too large to rescale.
+#[test]
+fn price_comparison_agrees_with_decimal() {
+    let values = [
+        "0",
+        "-0",
+        "1",
+        "1.0",
+        "1.00000",
+        "0.99999",
+        "42027.6",
+        "42027.60",
+        "42027.61",
+        "35723.4600",
+        "35723.46",
+        "-3.5",
+        "-3.50",
+        "-3.49",
+        "79228162514264337593543950335",
+        "7922816251426433759354395033.5",
+        "0.0000000000000000000000000001",
+        "100000000000000000000",
+        "99999999999999999999.99",
+    ];
+    let ds: Vec<Decimal> = values.iter().map(|v| v.parse().unwrap()).collect();
+    for a in &ds {
+        for b in &ds {
+            assert_eq!(super::price_cmp(a, b), a.cmp(b), "{a} vs {b}");
+        }
+    }
+}
