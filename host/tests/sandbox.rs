@@ -180,6 +180,38 @@ fn sma_ema_component_trades_like_its_native_build() {
     assert_eq!(orders, vec![(wit::Side::Buy, "ema crossed above sma".to_string())]);
 }
 
+/// A strategy that does not handle fills (market making) says so on its first one, and
+/// the host stops asking; one that does (SMA/EMA places its stop on the fill) keeps
+/// getting them. A component built without the import (plain contract) keeps getting
+/// them too.
+#[test]
+fn fills_stop_only_for_strategies_that_ignore_them() {
+    let loader = Loader::new(None).unwrap();
+    let fill = wit::Fill {
+        symbol: 0,
+        order_id: 1,
+        side: wit::Side::Buy,
+        price: tradehost::plugins::bindings::dec_out(Decimal::from(100)),
+        qty: tradehost::plugins::bindings::dec_out(Decimal::new(1, 3)),
+        fee: tradehost::plugins::bindings::dec_out(Decimal::ZERO),
+        time_ms: 60_000,
+    };
+    let cases = [
+        ("market_making", "[strategy.params]\n\"qty.BTCUSDT\" = \"0.001\"", false),
+        ("sma_ema", "[strategy.params]\n\"qty.BTCUSDT\" = \"0.001\"", true),
+        ("plain_contract", "", true),
+    ];
+    for (name, params, still_wanted) in cases {
+        let mut inst = instance(&format!("{name}.wasm"), params);
+        inst.start(load(&loader, name), None).unwrap();
+        assert!(inst.wants_fills(), "{name}: fills are wanted until the strategy says otherwise");
+        for _ in 0..2 {
+            inst.invoke(move |api, st| api.tradehost_strategy_guest().call_on_fill(st, fill)).unwrap();
+        }
+        assert_eq!(inst.wants_fills(), still_wanted, "{name}");
+    }
+}
+
 #[test]
 fn compiled_artefacts_are_cached_by_content_hash() {
     let dir = tempfile::tempdir().unwrap();

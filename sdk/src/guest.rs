@@ -212,6 +212,10 @@ pub fn dispatch<S: Strategy>(slot: &RefCell<Option<S>>, f: impl FnOnce(&mut S, &
     let host = WasmHost::default();
     let mut ctx = Ctx::new(&host);
     f(strategy, &mut ctx);
+    if ctx.fill_ignored {
+        // The default `on_fill`: the host may stop sending fills (a call each).
+        wit_host::fills_ignored();
+    }
     ctx.take_intents().into_iter().map(intent_out).collect()
 }
 

@@ -55,12 +55,14 @@ pub trait Host {
 pub struct Ctx<'a> {
     host: &'a dyn Host,
     intents: Vec<Intent>,
+    /// A fill reached the default `Strategy::on_fill` (which does nothing).
+    fill_ignored: bool,
 }
 
 impl<'a> Ctx<'a> {
     /// A context over a host; handlers push intents into it.
     pub fn new(host: &'a dyn Host) -> Self {
-        Ctx { host, intents: Vec::new() }
+        Ctx { host, intents: Vec::new(), fill_ignored: false }
     }
 
     /// The host's read-only queries.
@@ -109,8 +111,13 @@ pub trait Strategy: Sized {
     fn on_tick(&mut self, _ctx: &mut Ctx, _tick: &Tick) {}
     /// A closed one-minute candle of one of the instance's symbols.
     fn on_candle(&mut self, _ctx: &mut Ctx, _candle: &Candle) {}
-    /// An execution of one of this instance's orders.
-    fn on_fill(&mut self, _ctx: &mut Ctx, _fill: &Fill) {}
+    /// An execution of one of this instance's orders. If not overridden, the host stops
+    /// calling it after the first fill (fills still show in positions, balances and open
+    /// orders).
+    fn on_fill(&mut self, ctx: &mut Ctx, _fill: &Fill) {
+        // Not overridden: the SDK tells the host, which then stops sending fills.
+        ctx.fill_ignored = true;
+    }
     /// The timer asked for in [`Subscriptions::timer_ms`], on event time.
     fn on_timer(&mut self, _ctx: &mut Ctx, _now_ms: i64) {}
 

@@ -484,7 +484,10 @@ impl Core {
             } else {
                 self.batch.fills.push(f);
             }
-            if let Some(i) = idx.filter(|i| depth < MAX_CHAIN && self.plugins.instances()[*i].is_running()) {
+            if let Some(i) = idx.filter(|i| {
+                let inst = &self.plugins.instances()[*i];
+                depth < MAX_CHAIN && inst.is_running() && inst.wants_fills()
+            }) {
                 self.deliver(i, Call::Fill(wf), true, depth + 1);
             }
         }

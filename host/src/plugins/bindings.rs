@@ -130,6 +130,8 @@ pub struct HostState {
     pub last_prices: Vec<Option<Decimal>>,
     /// Log lines written during the current call (kept short).
     pub last_log: Option<String>,
+    /// The strategy said its `on-fill` does nothing (`host.fills-ignored`).
+    pub fills_ignored: bool,
 }
 
 impl wit::Host for HostState {}
@@ -172,6 +174,10 @@ impl tradehost::strategy::host::Host for HostState {
 
     fn view_version(&mut self) -> u64 {
         self.account.version
+    }
+
+    fn fills_ignored(&mut self) {
+        self.fills_ignored = true;
     }
 }
 

@@ -201,6 +201,7 @@ impl PluginInstance {
             account: Default::default(),
             last_prices: Vec::new(),
             last_log: None,
+            fills_ignored: false,
         };
         let mut store = Store::new(&module.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -281,6 +282,11 @@ impl PluginInstance {
                 None
             }
         }
+    }
+
+    /// Whether the running sandbox wants `on-fill` calls (not after `host.fills-ignored`).
+    pub fn wants_fills(&self) -> bool {
+        self.sandbox.as_ref().is_some_and(|s| !s.store.data().fills_ignored)
     }
 
     /// Whether the running sandbox takes candles in batches (`guest-batch.on-candles`).
