@@ -134,3 +134,36 @@ async fn an_order_that_ended_over_an_hour_ago_is_found_among_finished_orders() {
     let still = conn.get_order("BTCUSDT", &OrderRef::Client("open-1".into())).await.unwrap();
     assert_eq!((still.order_id, still.status), (open.order_id, ExchangeOrderStatus::New));
 }
+
+/// A long disconnect on a busy market: more trades than one page of Gate's history
+/// (1,000) happened meanwhile. The catch-up pages on from the last one fetched
+/// (`last_id`), so every trade arrives once, in order.
+#[tokio::test]
+async fn a_catch_up_longer_than_a_page_fetches_every_trade() {
+    use suite::acked::{SYM, go_live};
+    use tradehost::connectors::Subscription;
+    let (fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    let state = &fake.state;
+    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
+    go_live(state, &mut h).await;
+    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
+    let last_seen = state.trades(SYM, None, 1)[0].id;
+
+    state.drop_connections();
+    for i in 0..2_500 {
+        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i % 50), d("0.01"), i % 2 == 0);
+    }
+    let missed: Vec<u64> = state.trades(SYM, Some(last_seen + 1), usize::MAX).iter().map(|t| t.id).collect();
+    assert_eq!(missed.len(), 2_500);
+    let newest = *missed.last().unwrap();
+    let mut got = Vec::new();
+    let end = next_matching(&mut h, Duration::from_secs(10), |e| {
+        if let StreamEvent::Trade(t) = e {
+            got.push(t.seq);
+        }
+        matches!(e, StreamEvent::Trade(t) if t.seq == newest)
+    })
+    .await;
+    assert!(end.is_some(), "the newest trade arrived (got {} trades)", got.len());
+    assert_eq!(got, missed, "every missed trade exactly once, in order");
+}

@@ -84,6 +84,9 @@ pub fn spawn<P: WsProtocol>(protocol: P, rest: Option<Arc<dyn Connector>>, recor
     StreamHandle { events, raw, task }
 }
 
+/// Most pages of 1,000 trades one backfill fetches (a long disconnect on a busy market).
+const MAX_PAGES: usize = 20;
+
 struct Session {
     tx: mpsc::Sender<StreamEvent>,
     raw: Option<mpsc::Sender<RawFrame>>,
@@ -281,32 +284,39 @@ impl Session {
         true
     }
 
-    /// Trades of `symbol` with `from <= seq <= to`, oldest first, over REST (up to three
-    /// tries). Venues that cannot start at a sequence return their most recent trades,
-    /// which are filtered to the range.
+    /// Trades of `symbol` with `from <= seq <= to`, oldest first, over REST: pages of up to
+    /// 1,000 from the last one fetched while pages come back full and advance (at most
+    /// [`MAX_PAGES`]; three failed requests end it). Venues that cannot start at a
+    /// sequence return their most recent trades, which are filtered to the range (a
+    /// second page repeats the first and ends the paging).
     async fn fetch(&self, symbol: &str, from: Option<u64>, to: u64) -> Vec<PublicTrade> {
         let Some(rest) = &self.rest else { return Vec::new() };
         let lo = from.unwrap_or(0);
         let mut got: Vec<PublicTrade> = Vec::new();
         let mut next = from;
-        for tries in 0..3 {
+        let (mut pages, mut failures) = (0usize, 0usize);
+        loop {
             match rest.recent_trades(symbol, next, 1000).await {
                 Ok(batch) => {
+                    pages += 1;
                     let more = batch.len() >= 1000;
                     let max_seq = batch.iter().map(|t| t.seq).max();
                     got.extend(batch.into_iter().filter(|t| t.seq >= lo && t.seq <= to));
-                    match max_seq {
-                        Some(m) if more && m < to && self.seqs.contiguous() => next = Some(m + 1),
-                        _ => break,
+                    let Some(m) = max_seq.filter(|m| more && *m < to && next.is_none_or(|n| *m >= n)) else { break };
+                    if pages == MAX_PAGES {
+                        tracing::error!(exchange = %self.exchange, %symbol, after_seq = m, pages, "trade backfill stopped at its page limit: later trades may be missing");
+                        break;
                     }
+                    next = Some(m + 1);
                 }
                 Err(e) => {
                     tracing::warn!(exchange = %self.exchange, %symbol, error = %e, "trade backfill failed");
+                    failures += 1;
+                    if failures == 3 {
+                        break;
+                    }
                     if let Some(wait) = e.retry_wait() {
                         tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
-                    }
-                    if tries == 2 {
-                        break;
                     }
                 }
             }
