@@ -103,13 +103,12 @@ impl Book {
     /// Make the resting orders match the levels: learn the ids of the wanted ones, cancel
     /// any other limit order on the symbol, and place what is missing.
     pub(crate) fn reconcile(&mut self, ctx: &mut Ctx, open: &[OpenOrder]) {
+        // Each level's order once (not once per open order and level).
+        let wanted: Vec<(Side, Decimal)> = self.rungs.iter().map(|r| self.wanted(r)).map(|(s, p, _)| (s, p)).collect();
         let mut matched = vec![false; self.rungs.len()];
         for o in open {
             let OrderKind::Limit(price) = o.kind else { continue };
-            let hit = (0..self.rungs.len()).find(|&i| {
-                let (side, p, _) = self.wanted(&self.rungs[i]);
-                !matched[i] && side == o.side && p == price
-            });
+            let hit = (0..wanted.len()).find(|&i| !matched[i] && wanted[i].0 == o.side && wanted[i].1 == price);
             match hit {
                 Some(i) => {
                     matched[i] = true;
