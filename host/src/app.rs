@@ -465,10 +465,12 @@ async fn live_market_data(
                 continue;
             }
             StreamEvent::TradesMissed { symbol, after_ms, before_ms, .. } => {
-                // The session logged the sequences; say which candles it touches.
+                // The session logged the sequences; say which candles it touches (up to the
+                // resumed stream when the end is unknown).
                 let minute = |ms: i64| ms.div_euclid(60_000) * 60_000;
+                let to_minute_ms = before_ms.map(minute);
                 tracing::error!(
-                    %venue, %symbol, from_minute_ms = minute(after_ms), to_minute_ms = minute(before_ms),
+                    %venue, %symbol, from_minute_ms = minute(after_ms), ?to_minute_ms,
                     "candles of these minutes may be incomplete: trades were lost during a reconnect"
                 );
                 continue;

@@ -167,3 +167,38 @@ async fn a_catch_up_longer_than_a_page_fetches_every_trade() {
     assert!(end.is_some(), "the newest trade arrived (got {} trades)", got.len());
     assert_eq!(got, missed, "every missed trade exactly once, in order");
 }
+
+/// A disconnect longer than the backfill's page limit (20 pages of 1,000): the missed
+/// trades those pages hold arrive, then the session reports that what followed them may be
+/// lost (no end known) instead of passing the hole off as a complete stream.
+#[tokio::test]
+async fn a_catch_up_past_the_page_limit_reports_the_rest_missed() {
+    use suite::acked::{SYM, go_live};
+    use tradehost::connectors::Subscription;
+    let (fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    let state = &fake.state;
+    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
+    go_live(state, &mut h).await;
+    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
+    let last_seen = state.trades(SYM, None, 1)[0].id;
+
+    state.drop_connections();
+    for i in 0..20_500 {
+        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i % 50), d("0.01"), i % 2 == 0);
+    }
+    // Gate's sequence is not contiguous, so the catch-up asks from the last trade seen on
+    // (it comes back and is dropped as a duplicate): 20 pages hold 19,999 new trades.
+    let fetched = state.trades(SYM, Some(last_seen), 20_000);
+    let (last_fetched, last_fetched_ms) = (fetched[19_999].id, fetched[19_999].time_ms);
+    let mut got = 0usize;
+    let ev = next_matching(&mut h, Duration::from_secs(20), |e| {
+        got += usize::from(matches!(e, StreamEvent::Trade(_)));
+        matches!(e, StreamEvent::TradesMissed { .. })
+    })
+    .await;
+    let Some(StreamEvent::TradesMissed { after_seq, after_ms, before_seq, before_ms, .. }) = ev else {
+        panic!("no TradesMissed after {got} caught-up trades")
+    };
+    assert_eq!(got, 19_999, "the pages the backfill fetched");
+    assert_eq!((after_seq, after_ms, before_seq, before_ms), (last_fetched, last_fetched_ms, None, None));
+}

@@ -13,7 +13,7 @@ wit_bindgen::generate!({
 pub use wit_bindgen::rt as __wit_rt;
 
 /// Small blocks from per-size free lists instead of dlmalloc (see [`crate::pool`]).
-#[cfg(feature = "pool-alloc")]
+#[cfg(all(feature = "pool-alloc", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: crate::pool::Pools = crate::pool::Pools::new();
 

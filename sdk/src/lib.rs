@@ -113,7 +113,8 @@ pub trait Strategy: Sized {
     fn on_candle(&mut self, _ctx: &mut Ctx, _candle: &Candle) {}
     /// An execution of one of this instance's orders. If not overridden, the host stops
     /// calling it after the first fill (fills still show in positions, balances and open
-    /// orders).
+    /// orders). A strategy that wraps others and forwards `on_fill` to them must forward
+    /// only to ones that override it: reaching a default one stops fills for the instance.
     fn on_fill(&mut self, ctx: &mut Ctx, _fill: &Fill) {
         // Not overridden: the SDK tells the host, which then stops sending fills.
         ctx.fill_ignored = true;

@@ -41,8 +41,10 @@ pub struct Pools {
     inner: UnsafeCell<Inner>,
 }
 
-// SAFETY: only installed as the global allocator of single-threaded wasm32 guests, and used
-// from one thread in tests; no two calls ever run at once.
+// SAFETY: only where a program cannot have two threads (wasm32 without the atomics
+// feature), so no two calls ever run at once. Elsewhere `Pools` is not `Sync` and cannot be
+// a global allocator (the tests use local instances).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[allow(unsafe_code)]
 unsafe impl Sync for Pools {}
 
@@ -93,7 +95,7 @@ impl Inner {
             if chunk.is_null() {
                 return null_mut();
             }
-            // The rest of the old chunk is abandoned (at most one block of each class).
+            // The rest of the old chunk (less than the block asked for) is abandoned.
             self.bump = chunk;
             // SAFETY: one past the end of the chunk just allocated.
             self.end = unsafe { chunk.add(CHUNK) };
@@ -125,6 +127,22 @@ unsafe impl GlobalAlloc for Pools {
             // SAFETY: single-threaded (see `Sync`), so no other reference to `inner` exists.
             Some(c) => unsafe { (*self.inner.get()).take(c) },
             None => unsafe { System.alloc(layout) },
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match class(&layout) {
+            Some(_) => {
+                // SAFETY: as `alloc`; a non-null block holds at least `layout.size()` bytes.
+                let p = unsafe { self.alloc(layout) };
+                if !p.is_null() {
+                    unsafe { std::ptr::write_bytes(p, 0, layout.size()) };
+                }
+                p
+            }
+            // Fresh pages from the system are zero already: no second pass over them.
+            None => unsafe { System.alloc_zeroed(layout) },
         }
     }
 

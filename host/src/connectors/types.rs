@@ -484,21 +484,23 @@ pub enum StreamEvent {
         /// How many were recovered.
         recovered: usize,
     },
-    /// After a reconnect, the venue's recent-trades window no longer reached back to the
-    /// last trade seen: trades between `after_seq` and `before_seq` may be lost (venues
-    /// that cannot page through their history, such as KuCoin's last 100 trades). Candles
-    /// of the minutes in between may be incomplete.
+    /// After a reconnect, trades between `after_seq` and `before_seq` may be lost: the
+    /// venue's recent-trades window no longer reached back to the last trade seen (venues
+    /// that cannot page through their history, such as KuCoin's last 100 trades), or the
+    /// backfill gave up (its requests failed, or it reached its page limit), in which case
+    /// `before_*` is `None` and the loss may run up to the first trade of the resumed
+    /// stream. Candles of the minutes in between may be incomplete.
     TradesMissed {
         /// Host spelling.
         symbol: String,
-        /// Sequence of the last trade seen before the disconnect.
+        /// Sequence of the last trade received before the possible loss.
         after_seq: u64,
         /// Event time of that trade, ms.
         after_ms: i64,
-        /// Sequence of the oldest trade the venue still returned.
-        before_seq: u64,
+        /// Sequence of the first trade received after it, if known.
+        before_seq: Option<u64>,
         /// Its event time, ms.
-        before_ms: i64,
+        before_ms: Option<i64>,
     },
 }
 

@@ -220,7 +220,7 @@ impl Session {
             SeqCheck::Duplicate => return true,
             SeqCheck::InOrder => {}
             SeqCheck::Gap { from, to } => {
-                let fetched = self.fetch(&trade.symbol, Some(from), to).await;
+                let (fetched, _) = self.fetch(&trade.symbol, Some(from), to).await;
                 let recovered = fetched.len();
                 for t in fetched {
                     self.seqs.record(&t.symbol, t.seq, &t.trade_id);
@@ -253,30 +253,27 @@ impl Session {
         for (symbol, last) in seen {
             // A venue whose sequence is per match may have more trades at the last one.
             let from = if self.seqs.contiguous() { last + 1 } else { last };
-            let fetched = self.fetch(&symbol, Some(from), u64::MAX).await;
+            let (fetched, complete) = self.fetch(&symbol, Some(from), u64::MAX).await;
+            let after_ms = self.last_ms.get(&symbol).copied();
             // Asked from the last trade seen on: a window that no longer holds it (a venue
             // that returns only its latest trades, after a long disconnect) may have lost
             // trades in between. Binance's ids are contiguous: its gaps are paged in above.
             if let Some(first) = fetched.first().filter(|f| !self.seqs.contiguous() && f.seq > last) {
-                let after_ms = self.last_ms.get(&symbol).copied().unwrap_or(first.time_ms);
-                tracing::error!(
-                    exchange = %self.exchange, %symbol, after_seq = last, before_seq = first.seq, after_ms,
-                    before_ms = first.time_ms,
-                    "trades may be lost: the venue's recent trades no longer reach back to the last one seen"
-                );
-                let missed = StreamEvent::TradesMissed {
-                    symbol: symbol.clone(),
-                    after_seq: last,
-                    after_ms,
-                    before_seq: first.seq,
-                    before_ms: first.time_ms,
-                };
-                if self.tx.send(missed).await.is_err() {
+                let (after_ms, before) = (after_ms.unwrap_or(first.time_ms), (first.seq, first.time_ms));
+                if !self.missed(&symbol, (last, after_ms), Some(before)).await {
                     return false;
                 }
             }
+            let tail = fetched.last().map(|t| (t.seq, t.time_ms));
             for t in fetched {
                 if !self.deliver(StreamEvent::Trade(t)).await {
+                    return false;
+                }
+            }
+            // A backfill that gave up: whatever followed its last trade may be lost.
+            if !complete {
+                let after = tail.unwrap_or((last, after_ms.unwrap_or_default()));
+                if !self.missed(&symbol, after, None).await {
                     return false;
                 }
             }
@@ -284,27 +281,48 @@ impl Session {
         true
     }
 
+    /// Report (log and send) trades possibly lost between `after` and `before` (sequence,
+    /// time); `None` for `before`: up to the resumed stream. False when the consumer is gone.
+    async fn missed(&self, symbol: &str, after: (u64, i64), before: Option<(u64, i64)>) -> bool {
+        let (before_seq, before_ms) = (before.map(|b| b.0), before.map(|b| b.1));
+        tracing::error!(
+            exchange = %self.exchange, %symbol, after_seq = after.0, after_ms = after.1, ?before_seq, ?before_ms,
+            "trades may be lost: the catch-up after a reconnect could not fetch them all"
+        );
+        let ev = StreamEvent::TradesMissed {
+            symbol: symbol.to_string(),
+            after_seq: after.0,
+            after_ms: after.1,
+            before_seq,
+            before_ms,
+        };
+        self.tx.send(ev).await.is_ok()
+    }
+
     /// Trades of `symbol` with `from <= seq <= to`, oldest first, over REST: pages of up to
     /// 1,000 from the last one fetched while pages come back full and advance (at most
     /// [`MAX_PAGES`]; three failed requests end it). Venues that cannot start at a
     /// sequence return their most recent trades, which are filtered to the range (a
     /// second page repeats the first and ends the paging).
-    async fn fetch(&self, symbol: &str, from: Option<u64>, to: u64) -> Vec<PublicTrade> {
-        let Some(rest) = &self.rest else { return Vec::new() };
+    async fn fetch(&self, symbol: &str, from: Option<u64>, to: u64) -> (Vec<PublicTrade>, bool) {
+        let Some(rest) = &self.rest else { return (Vec::new(), false) };
         let lo = from.unwrap_or(0);
         let mut got: Vec<PublicTrade> = Vec::new();
         let mut next = from;
-        let (mut pages, mut failures) = (0usize, 0usize);
+        let (mut pages, mut failures, mut complete) = (0usize, 0usize, true);
         loop {
             match rest.recent_trades(symbol, next, 1000).await {
                 Ok(batch) => {
                     pages += 1;
                     let more = batch.len() >= 1000;
-                    let max_seq = batch.iter().map(|t| t.seq).max();
+                    let (min_seq, max_seq) = (batch.iter().map(|t| t.seq).min(), batch.iter().map(|t| t.seq).max());
                     got.extend(batch.into_iter().filter(|t| t.seq >= lo && t.seq <= to));
-                    let Some(m) = max_seq.filter(|m| more && *m < to && next.is_none_or(|n| *m >= n)) else { break };
+                    // Page on only from a venue that started where it was asked to.
+                    let honoured = next.is_none_or(|n| min_seq.is_some_and(|m| m >= n));
+                    let Some(m) = max_seq.filter(|m| more && *m < to && honoured) else { break };
                     if pages == MAX_PAGES {
                         tracing::error!(exchange = %self.exchange, %symbol, after_seq = m, pages, "trade backfill stopped at its page limit: later trades may be missing");
+                        complete = false;
                         break;
                     }
                     next = Some(m + 1);
@@ -313,6 +331,7 @@ impl Session {
                     tracing::warn!(exchange = %self.exchange, %symbol, error = %e, "trade backfill failed");
                     failures += 1;
                     if failures == 3 {
+                        complete = false;
                         break;
                     }
                     if let Some(wait) = e.retry_wait() {
@@ -324,7 +343,7 @@ impl Session {
         // Stable: trades of one match (same sequence) keep the venue's order.
         got.sort_by_key(|t| t.seq);
         got.dedup_by(|a, b| a.seq == b.seq && a.trade_id == b.trade_id);
-        got
+        (got, complete)
     }
 }
 

@@ -256,9 +256,11 @@ impl Connector for BybitConnector {
     async fn recent_trades(
         &self,
         symbol: &str,
-        _from_seq: Option<u64>,
+        from_seq: Option<u64>,
         limit: usize,
     ) -> ConnectorResult<Vec<PublicTrade>> {
+        // Bybit cannot start at a sequence: it returns its latest trades, kept from
+        // `from_seq` on like the other venues (a backfill then sees a short page and stops).
         let max = if self.category() == "spot" { 60 } else { 1000 };
         let params = [
             ("category", self.category().to_string()),
@@ -266,7 +268,11 @@ impl Connector for BybitConnector {
             ("limit", limit.clamp(1, max).to_string()),
         ];
         let result = self.public("/v5/market/recent-trade", &params).await?;
-        parse::public_trades(&result).map_err(|e| self.decode(e))
+        let mut trades = parse::public_trades(&result).map_err(|e| self.decode(e))?;
+        if let Some(from) = from_seq {
+            trades.retain(|t| t.seq >= from);
+        }
+        Ok(trades)
     }
 
     async fn klines_1m(&self, symbol: &str, start_ms: i64, limit: usize) -> ConnectorResult<Vec<Kline>> {
