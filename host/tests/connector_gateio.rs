@@ -140,19 +140,9 @@ async fn an_order_that_ended_over_an_hour_ago_is_found_among_finished_orders() {
 /// (`last_id`), so every trade arrives once, in order.
 #[tokio::test]
 async fn a_catch_up_longer_than_a_page_fetches_every_trade() {
-    use suite::acked::{SYM, go_live};
-    use tradehost::connectors::Subscription;
-    let (fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    use suite::acked::SYM;
+    let (fake, _conn, mut h, (last_seen, _)) = suite::acked::disconnected_during::<GateioConnector>(2_500).await;
     let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
-    go_live(state, &mut h).await;
-    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
-    let last_seen = state.trades(SYM, None, 1)[0].id;
-
-    state.drop_connections();
-    for i in 0..2_500 {
-        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i % 50), d("0.01"), i % 2 == 0);
-    }
     let missed: Vec<u64> = state.trades(SYM, Some(last_seen + 1), usize::MAX).iter().map(|t| t.id).collect();
     assert_eq!(missed.len(), 2_500);
     let newest = *missed.last().unwrap();
@@ -173,19 +163,9 @@ async fn a_catch_up_longer_than_a_page_fetches_every_trade() {
 /// lost (no end known) instead of passing the hole off as a complete stream.
 #[tokio::test]
 async fn a_catch_up_past_the_page_limit_reports_the_rest_missed() {
-    use suite::acked::{SYM, go_live};
-    use tradehost::connectors::Subscription;
-    let (fake, conn) = suite::acked::setup::<GateioConnector>().await;
+    use suite::acked::SYM;
+    let (fake, _conn, mut h, (last_seen, _)) = suite::acked::disconnected_during::<GateioConnector>(20_500).await;
     let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
-    go_live(state, &mut h).await;
-    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
-    let last_seen = state.trades(SYM, None, 1)[0].id;
-
-    state.drop_connections();
-    for i in 0..20_500 {
-        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i % 50), d("0.01"), i % 2 == 0);
-    }
     // Gate's sequence is not contiguous, so the catch-up asks from the last trade seen on
     // (it comes back and is dropped as a duplicate): 20 pages hold 19,999 new trades.
     let fetched = state.trades(SYM, Some(last_seen), 20_000);

@@ -72,23 +72,10 @@ async fn done_orders_are_found_by_client_id() {
 #[tokio::test]
 async fn a_catch_up_that_cannot_reach_back_reports_the_missed_trades() {
     use std::time::Duration;
-    use suite::acked::{SYM, go_live, next_matching};
-    use tradehost::connectors::{StreamEvent, Subscription};
-    let (fake, conn) = suite::acked::setup::<KucoinConnector>().await;
+    use suite::acked::{SYM, next_matching};
+    use tradehost::connectors::StreamEvent;
+    let (fake, _conn, mut h, (last_seen, last_ms)) = suite::acked::disconnected_during::<KucoinConnector>(150).await;
     let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
-    go_live(state, &mut h).await;
-    // Let any trade still in flight arrive: the newest one is then the last seen.
-    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
-    let (last_seen, last_ms) = {
-        let t = &state.trades(SYM, None, 1)[0];
-        (t.id, t.time_ms)
-    };
-
-    state.drop_connections();
-    for i in 0..150 {
-        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i), d("0.01"), i % 2 == 0);
-    }
     let kept = state.trades(SYM, None, 100);
     let (oldest, newest) = (&kept[0], &kept[99]);
     let mut missed = None;
@@ -117,16 +104,10 @@ async fn a_catch_up_that_cannot_reach_back_reports_the_missed_trades() {
 #[tokio::test]
 async fn a_catch_up_that_reaches_back_reports_nothing_missed() {
     use std::time::Duration;
-    use suite::acked::{SYM, go_live, next_matching};
-    use tradehost::connectors::{StreamEvent, Subscription};
-    let (fake, conn) = suite::acked::setup::<KucoinConnector>().await;
+    use suite::acked::{SYM, next_matching};
+    use tradehost::connectors::StreamEvent;
+    let (fake, _conn, mut h, _) = suite::acked::disconnected_during::<KucoinConnector>(20).await;
     let state = &fake.state;
-    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
-    go_live(state, &mut h).await;
-    state.drop_connections();
-    for i in 0..20 {
-        state.push_trade(SYM, d("61000") + rust_decimal::Decimal::from(i), d("0.01"), false);
-    }
     let newest = state.trades(SYM, None, 1)[0].id;
     let mut missed = false;
     let end = next_matching(&mut h, Duration::from_secs(5), |e| {

@@ -53,7 +53,7 @@ mod reject;
 mod slab;
 mod stops;
 mod types;
-mod units;
+pub(crate) mod units;
 mod validate;
 mod view;
 mod wallet;

@@ -11,7 +11,7 @@ pub(crate) const AMOUNT_SCALE: u32 = 12;
 /// The largest price or quantity accepted, in whole units.
 pub(crate) const MAX_VALUE: i64 = 1_000_000_000_000;
 
-const POW10: [i64; 19] = {
+pub(crate) const POW10: [i64; 19] = {
     let mut t = [1i64; 19];
     let mut i = 1;
     while i < 19 {

@@ -243,15 +243,7 @@ fn shared_scale<const N: usize>(ds: &[Decimal]) -> Option<[i64; N]> {
         *slot = normalized(*d)?;
     }
     let scale = parts[..ds.len()].iter().map(|(_, s)| *s).max()?;
-    const POW10: [i64; 19] = {
-        let mut t = [1i64; 19];
-        let mut i = 1;
-        while i < 19 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
+    use crate::matching::units::POW10;
     let mut out = [0i64; N];
     for (slot, (m, s)) in out.iter_mut().zip(&parts[..ds.len()]) {
         *slot = if *s == scale { *m } else { m.checked_mul(*POW10.get((scale - s) as usize)?)? };

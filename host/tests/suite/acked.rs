@@ -42,6 +42,27 @@ pub async fn setup<V: AckedVenue>() -> (FakeExchange, Arc<dyn Connector>) {
     (fake, conn)
 }
 
+/// A trade stream on [`SYM`] that went live and then lost its connection while `missed`
+/// trades happened; also the (id, time) of the last trade it had received.
+pub async fn disconnected_during<V: AckedVenue>(
+    missed: usize,
+) -> (FakeExchange, Arc<dyn Connector>, StreamHandle, (u64, i64)) {
+    let (fake, conn) = setup::<V>().await;
+    let mut h = conn.stream(vec![Subscription::Trades(SYM.into())], false).unwrap();
+    go_live(&fake.state, &mut h).await;
+    // Let any trade still in flight arrive: the newest one is then the last seen.
+    next_matching(&mut h, Duration::from_millis(200), |_| false).await;
+    let last = {
+        let t = &fake.state.trades(SYM, None, 1)[0];
+        (t.id, t.time_ms)
+    };
+    fake.state.drop_connections();
+    for i in 0..missed {
+        fake.state.push_trade(SYM, d("61000") + Decimal::from(i % 50), d("0.01"), i % 2 == 0);
+    }
+    (fake, conn, h, last)
+}
+
 pub fn limit(client: &str, side: Side, qty: &str, price: &str) -> OrderRequest {
     OrderRequest {
         symbol: SYM.into(),

@@ -180,15 +180,7 @@ fn bar_price(o: &Order, c: &Candle) -> Option<Decimal> {
 /// resting order is checked against every candle, so this runs often.
 #[inline]
 fn price_cmp(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
-    const POW10: [i64; 19] = {
-        let mut t = [1i64; 19];
-        let mut i = 1;
-        while i < 19 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
+    use crate::matching::units::POW10;
     // An i64 mantissa times at most 10^18 stays far inside i128 (one widening multiply).
     let raise = |m: i128, by: u32| -> Option<i128> {
         let p = *POW10.get(by as usize)?;
