@@ -537,4 +537,51 @@ mod packed_candle_tests {
         assert_eq!(<wit::CandleCompact as ComponentType>::SIZE32, PackedCandle::SIZE);
         assert_eq!(<PackedCandle as ComponentType>::SIZE32, PackedCandle::SIZE);
     }
+
+    /// Each field lands at its own offset (in the WIT's declaration order, as the record's
+    /// typecheck requires) with its own width: a candle whose fields all differ, read back
+    /// field by field from the written bytes. Swapping two fields of the same type in
+    /// `write` fails here, which the layout test above cannot see.
+    #[test]
+    fn every_field_is_written_at_its_own_offset() {
+        let c = wit::CandleCompact {
+            symbol: 0x0102_0304,
+            open_time_ms: 11,
+            open: 12,
+            high: 13,
+            low: 14,
+            close: 15,
+            price_scale: 16,
+            volume: 17,
+            taker_buy_base: 18,
+            base_scale: 19,
+            quote_volume: 20,
+            taker_buy_quote: 21,
+            quote_scale: 22,
+            trades: 23,
+        };
+        let mut buf = vec![0xAAu8; PackedCandle::SIZE];
+        PackedCandle(c).write(&mut buf);
+        let o = PackedCandle::OFFSETS;
+        let i64_at = |i: usize| i64::from_le_bytes(buf[o[i]..o[i] + 8].try_into().unwrap());
+        assert_eq!(u32::from_le_bytes(buf[o[0]..o[0] + 4].try_into().unwrap()), c.symbol);
+        let wide =
+            [i64_at(1), i64_at(2), i64_at(3), i64_at(4), i64_at(5), i64_at(7), i64_at(8), i64_at(10), i64_at(11)];
+        assert_eq!(
+            wide,
+            [
+                c.open_time_ms,
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                c.taker_buy_base,
+                c.quote_volume,
+                c.taker_buy_quote
+            ]
+        );
+        assert_eq!([buf[o[6]], buf[o[9]], buf[o[12]]], [c.price_scale, c.base_scale, c.quote_scale]);
+        assert_eq!(u64::from_le_bytes(buf[o[13]..o[13] + 8].try_into().unwrap()), c.trades);
+    }
 }
