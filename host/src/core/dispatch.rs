@@ -196,6 +196,8 @@ impl Core {
     /// then get their market side (equity marks, last prices) and its intents run, as if
     /// it had been called per candle. Same trades, same equity, fewer sandbox calls.
     pub fn handle_batched(&mut self, events: &[FeedEvent]) {
+        // Compact forms kept from the last batch belong to the previous slice of events.
+        self.lookahead.clear();
         let mut i = 0;
         while i < events.len() {
             i += match self.try_batch(events, i) {
@@ -227,15 +229,23 @@ impl Core {
         if !inst.is_running() || !self.active.contains(&first.symbol) {
             return Some(1);
         }
-        let Some(k) = bindings::candle_compact_out(&first) else {
-            self.deliver(0, Call::Candle(None, &first), true, 0);
-            return Some(1);
-        };
+        // The compact forms the last batch looked ahead at and did not use are those of the
+        // candles from `events[i]` on: take them instead of converting those candles again.
+        let mut batch = std::mem::take(&mut self.lookahead);
+        let used = i.checked_sub(self.lookahead_from).filter(|u| *u < batch.len()).unwrap_or(batch.len());
+        batch.drain(..used);
+        if batch.is_empty() {
+            let Some(k) = bindings::candle_compact_out(&first) else {
+                self.deliver(0, Call::Candle(None, &first), true, 0);
+                return Some(1);
+            };
+            batch.push(bindings::PackedCandle(k));
+        }
         let day = first.close_time_ms.div_euclid(86_400_000);
-        let mut batch = vec![bindings::PackedCandle(k)];
+        let mut len = 1;
         for e in &events[i + 1..] {
             let FeedEvent::Candle(c) = e else { break };
-            if batch.len() >= self.batch_len
+            if len >= self.batch_len
                 || c.close_time_ms.div_euclid(86_400_000) != day
                 || c.close_time_ms <= self.now_ms
                 || !inst.trades(c.symbol)
@@ -244,16 +254,21 @@ impl Core {
             {
                 break;
             }
-            let Some(k) = bindings::candle_compact_out(c) else { break };
-            batch.push(bindings::PackedCandle(k));
+            if len == batch.len() {
+                let Some(k) = bindings::candle_compact_out(c) else { break };
+                batch.push(bindings::PackedCandle(k));
+            }
+            len += 1;
         }
-        if batch.len() == 1 {
+        let (k, offered) = (batch[0].0, len);
+        let candles = (len > 1).then(|| batch[..len].to_vec());
+        (self.lookahead, self.lookahead_from) = (batch, i);
+        let Some(candles) = candles else {
             self.deliver(0, Call::Candle(Some(&k), &first), true, 0);
             return Some(1);
-        }
-        let offered = batch.len();
+        };
         self.refresh_view(0);
-        let Some((handled, intents)) = self.plugins.instances_mut()[0].invoke_batch(batch) else {
+        let Some((handled, intents)) = self.plugins.instances_mut()[0].invoke_batch(candles) else {
             // Where in the batch it failed is unknown: it counts as failed on the first
             // candle, so its restart (after the backoff) may come a few candles earlier
             // than with one call per candle.

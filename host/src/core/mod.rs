@@ -135,6 +135,10 @@ pub struct Core {
     hold_candles: bool,
     /// How many candles the next batch offers (adapts to how far the strategy gets).
     batch_len: usize,
+    /// Compact forms of the candles from event `lookahead_from` on (of the events being
+    /// batched), converted by the last batch: the next one starts inside them.
+    lookahead: Vec<crate::plugins::bindings::PackedCandle>,
+    lookahead_from: usize,
 }
 
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
@@ -211,6 +215,8 @@ impl Core {
             backtest_trades: Vec::new(),
             hold_candles: false,
             batch_len: dispatch::BATCH_START,
+            lookahead: Vec::new(),
+            lookahead_from: 0,
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,

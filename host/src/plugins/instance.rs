@@ -2,7 +2,7 @@
 //! happens when it fails (restart from the last snapshot with backoff, then disable).
 
 use super::PluginError;
-use super::bindings::{HostState, PackedCandle, Strategy, wit};
+use super::bindings::{CONTRACT_PACKAGE, CONTRACT_VERSION, HostState, PackedCandle, Strategy, wit};
 use super::loader::{EPOCH_TICKS_PER_SEC, LoadedModule};
 use crate::config::StrategyConfig;
 use crate::market_data::{SymbolId, SymbolInfo};
@@ -81,9 +81,6 @@ struct Sandbox {
 
 /// `on-candles: func(candles: list<candle-compact>) -> tuple<u32, list<intent>>`.
 type BatchFunc = wasmtime::component::TypedFunc<(Vec<PackedCandle>,), ((u32, Vec<wit::Intent>),)>;
-
-/// Where the optional batch export lives.
-const BATCH_INTERFACE: &str = "tradehost:strategy/guest-batch@0.1.0";
 
 /// One strategy instance and its sandbox.
 pub struct PluginInstance {
@@ -209,7 +206,7 @@ impl PluginInstance {
         let instance = module.pre.instance_pre().instantiate(&mut store).map_err(|e| describe(&e, &store, limits))?;
         let api = Strategy::new(&mut store, &instance).map_err(|e| describe(&e, &store, limits))?;
         let batch = instance
-            .get_export_index(&mut store, None, BATCH_INTERFACE)
+            .get_export_index(&mut store, None, &format!("{CONTRACT_PACKAGE}/guest-batch@{CONTRACT_VERSION}"))
             .and_then(|iface| instance.get_export_index(&mut store, Some(&iface), "on-candles"))
             .and_then(|f| instance.get_typed_func::<_, _>(&mut store, &f).ok());
         let ctx = self.init_context();
