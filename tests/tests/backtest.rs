@@ -233,9 +233,11 @@ fn arbitrage_backtest_across_two_venues_files() {
     assert_eq!(v["equity"].as_array().unwrap().last().unwrap()[1].as_f64(), Some(10_000.0 + net), "{m}");
 }
 
-/// Every shipped variant over `data`, one call per candle or in batches; the report.
-fn shipped_variants(dir: &std::path::Path, data: &std::path::Path, batched: bool) -> Value {
-    let mut args = vec!["backtest", data.to_str().unwrap(), "--out", "report", "--cache-dir", "cache"];
+/// Every shipped variant over `data` on `threads` threads, one call per candle or in
+/// batches; the report.
+fn shipped_variants(dir: &std::path::Path, data: &std::path::Path, batched: bool, threads: &str) -> Value {
+    let mut args =
+        vec!["backtest", data.to_str().unwrap(), "--out", "report", "--cache-dir", "cache", "--threads", threads];
     if !batched {
         args.push("--no-batch");
     }
@@ -248,7 +250,9 @@ fn shipped_variants(dir: &std::path::Path, data: &std::path::Path, batched: bool
 fn candle_batches_change_nothing_for_any_shipped_strategy() {
     // The shipped plugins.toml (seven strategies, two variants each, plus arbitrage)
     // over the first 3,000 real candles: offering quiet stretches of candles in one call
-    // must give exactly the trades, metrics and equity curves of one call per candle.
+    // must give exactly the trades, metrics and equity curves of one call per candle. The
+    // batched run shares the variants among three threads (each takes the next variant
+    // left for each chunk of data), the other runs them all on one.
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -266,10 +270,16 @@ fn candle_batches_change_nothing_for_any_shipped_strategy() {
     let data = dir.path().join("BTCUSDT_1m_head.csv");
     std::fs::write(&data, full.lines().take(3_001).collect::<Vec<_>>().join("\n")).unwrap();
 
-    let batched = shipped_variants(dir.path(), &data, true);
-    let single = shipped_variants(dir.path(), &data, false);
+    let batched = shipped_variants(dir.path(), &data, true, "3");
+    let single = shipped_variants(dir.path(), &data, false, "1");
     let (a, b) = (batched["variants"].as_array().unwrap(), single["variants"].as_array().unwrap());
     assert_eq!(a.len(), b.len());
+    let ids =
+        |v: &[Value]| v.iter().map(|x| x["strategy"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    let configured: Vec<String> =
+        config.lines().filter_map(|l| l.strip_prefix("id = \"")).map(|l| l.trim_end_matches('"').to_string()).collect();
+    assert_eq!(ids(a), configured, "results in configuration order");
+    assert_eq!(ids(b), configured);
     let mut traded = 0;
     for (x, y) in a.iter().zip(b) {
         let id = x["strategy"].as_str().unwrap();

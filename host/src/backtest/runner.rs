@@ -5,13 +5,18 @@
 use super::Metrics;
 use super::sweep::Sweep;
 use crate::config::PluginsConfig;
+use crate::config::StrategyConfig;
 use crate::core::{Core, CoreSettings};
-use crate::market_data::feeds::{self, Feed, FeedEvent};
+use crate::market_data::SymbolId;
+use crate::market_data::feeds::{self, Feed, FeedEvent, SharedSymbols};
+use crate::plugins::bindings::wit;
 use crate::plugins::{Loader, PluginHost};
 use crate::store::{Store, TradeRow};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Events read ahead and run through one variant after another.
@@ -122,38 +127,6 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
         return Err(BacktestError::Variant(format!("{}: {e}", path.display())));
     }
     let threads = settings.threads.clamp(1, config.strategies.len().max(1));
-    // Round-robin, so variants of one (maybe costly) strategy spread over the threads.
-    let parts: Vec<PluginsConfig> = (0..threads)
-        .map(|t| PluginsConfig {
-            plugin_dir: config.plugin_dir.clone(),
-            strategies: config.strategies.iter().skip(t).step_by(threads).cloned().collect(),
-        })
-        .collect();
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .iter()
-            .enumerate()
-            .map(|(i, part)| {
-                let (loader, modules) = (loader.clone(), modules.clone());
-                let progress = settings.progress.filter(|_| i == 0);
-                scope.spawn(move || run_part(settings, part, loader, &modules, progress))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().map_err(|_| BacktestError::Thread)?).collect::<Result<Vec<_>, _>>()
-    })?;
-    let mut all: Vec<VariantResult> = results.into_iter().flatten().collect();
-    let order = |id: &str| config.strategies.iter().position(|s| s.id == id).unwrap_or(usize::MAX);
-    all.sort_by_key(|r| order(&r.strategy));
-    Ok(all)
-}
-
-fn run_part(
-    settings: &BacktestSettings,
-    config: &PluginsConfig,
-    loader: Loader,
-    modules: &crate::plugins::registry::ModuleResults,
-    progress: Option<fn(Progress)>,
-) -> Result<Vec<VariantResult>, BacktestError> {
     let symbols = feeds::shared_symbols();
     let markets = config.qualified_markets().into_iter().map(|m| m.name).collect();
     let replay = feeds::ReplayConfig { markets, ..Default::default() };
@@ -167,16 +140,14 @@ fn run_part(
         mirror_market: false,
     };
     let (bus, _) = tokio::sync::broadcast::channel(1);
-    // One core per variant: each sees only its own orders and account, and a chunk of
-    // events runs through one variant after another (instance after instance, not event
-    // after event), so each strategy's code and memory stay hot in the cache. The data is
-    // still read once per thread.
+    // One core per variant: each sees only its own orders and account. Created in
+    // configuration order, so symbol ids do not depend on thread timing.
     let mut cores = Vec::with_capacity(config.strategies.len());
     for s in &config.strategies {
         let one = PluginsConfig { plugin_dir: config.plugin_dir.clone(), strategies: vec![s.clone()] };
         let store = Store::open(Path::new(":memory:"))?;
         let plugins = PluginHost::new(loader.clone());
-        let mut core = Core::new(core_settings.clone(), symbols.clone(), plugins, store, one, modules, bus.clone())?;
+        let mut core = Core::new(core_settings.clone(), symbols.clone(), plugins, store, one, &modules, bus.clone())?;
         core.set_slippage(settings.slippage);
         if let Some(bad) = core.plugin_views().into_iter().find(|p| p.state != "running") {
             return Err(BacktestError::Variant(format!(
@@ -185,66 +156,258 @@ fn run_part(
                 bad.last_error.unwrap_or_default()
             )));
         }
-        cores.push(core);
+        cores.push(Mutex::new(Some(core)));
     }
-    let (mut n, started, mut shown) = (0u64, Instant::now(), Instant::now());
-    let mut candle_only = true;
-    let mut chunk = Vec::with_capacity(CHUNK);
-    loop {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            match next(&mut *feed)? {
-                Some(event) => chunk.push(event),
-                None => break,
-            }
+    let shared = Shared::new(cores, &config.strategies, symbols, threads, settings.batch_candles);
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(|| shared.work(None));
         }
-        if chunk.is_empty() {
-            break;
-        }
-        candle_only &= chunk.iter().all(|e| matches!(e, FeedEvent::Candle(_) | FeedEvent::Clock(_)));
-        for core in &mut cores {
-            if settings.batch_candles {
-                core.handle_batched(&chunk);
-            } else {
-                for event in &chunk {
-                    core.handle(*event);
-                }
-            }
-            core.flush();
-        }
-        n += chunk.len() as u64;
-        if let Some(report) = progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
-            shown = Instant::now();
-            let rate = n as f64 / started.elapsed().as_secs_f64();
-            let event_time_ms = cores.first().map_or(0, |c| c.health().event_time_ms);
-            report(Progress { events: n, rate, event_time_ms, done: false });
-        }
+        shared.work(Some(Reader { feed: &mut *feed, progress: settings.progress }));
+    });
+    if let Some(e) = shared.error.lock().map_err(|_| BacktestError::Thread)?.take() {
+        return Err(e);
     }
-    if let Some(report) = progress.filter(|_| started.elapsed() > Duration::from_secs(1)) {
-        let rate = n as f64 / started.elapsed().as_secs_f64();
-        let event_time_ms = cores.first().map_or(0, |c| c.health().event_time_ms);
-        report(Progress { events: n, rate, event_time_ms, done: true });
-    }
-    let table = symbols.read().map(|s| s.clone()).unwrap_or_default();
-    let ids: Vec<_> = table.iter().map(|(id, _)| id).collect();
     let mut out = Vec::new();
-    for (core, s) in cores.iter_mut().zip(&config.strategies) {
-        // Close what is still open: at the last candle's open on candle data (the
-        // convention), at the last trade otherwise.
-        let prices: Vec<(crate::market_data::SymbolId, Option<Decimal>)> =
-            ids.iter().map(|&id| (id, if candle_only { core.last_open(id) } else { core.last_price(id) })).collect();
-        core.close_all(|id| prices.iter().find(|(s, _)| *s == id).and_then(|(_, p)| *p));
-        for m in core.compare() {
-            out.push(VariantResult {
-                strategy: m.strategy.clone(),
-                params: s.params.clone(),
-                equity: core.equity_curve(&m.strategy),
-                metrics: m.metrics,
-                trades: core.backtest_trades(&s.id),
-            });
-        }
+    for results in shared.results {
+        out.extend(results.into_inner().map_err(|_| BacktestError::Thread)?);
     }
     Ok(out)
+}
+
+/// The end of one variant's run: what is still open is closed, at the last candle's open
+/// on candle data (the convention), at the last trade otherwise; then its results.
+fn finish(mut core: Core, s: &StrategyConfig, symbols: &[SymbolId], candle_only: bool) -> Vec<VariantResult> {
+    let prices: Vec<(SymbolId, Option<Decimal>)> =
+        symbols.iter().map(|&id| (id, if candle_only { core.last_open(id) } else { core.last_price(id) })).collect();
+    core.close_all(|id| prices.iter().find(|(s, _)| *s == id).and_then(|(_, p)| *p));
+    let metrics = core.compare();
+    let mut out = Vec::with_capacity(metrics.len());
+    for m in metrics {
+        out.push(VariantResult {
+            equity: core.equity_curve(&m.strategy),
+            trades: core.take_backtest_trades(&m.strategy),
+            strategy: m.strategy,
+            params: s.params.clone(),
+            metrics: m.metrics,
+        });
+    }
+    out
+}
+
+/// A chunk of events, and the compact form of each candle among them (converted once for
+/// every variant).
+#[derive(Default)]
+struct Chunk {
+    events: Vec<FeedEvent>,
+    compact: Vec<Option<wit::CandleCompact>>,
+}
+
+/// What the first thread does besides running variants: it reads the data, one chunk
+/// ahead of the others.
+struct Reader<'f> {
+    feed: &'f mut dyn Feed,
+    progress: Option<fn(Progress)>,
+}
+
+/// The variants and the data they share across threads.
+///
+/// Chunk `k` of events is in `chunks[k % 2]`; while every thread runs it through variants
+/// (each taking the next variant not yet taken, costliest first by the last chunk's
+/// times, so the threads finish together however uneven the variants are), the first
+/// thread reads chunk `k + 1` into the other slot. One barrier per chunk: behind it,
+/// every variant has finished chunk `k - 1` and chunk `k` is read.
+struct Shared<'a> {
+    /// One core per variant (taken by `finish` at the end) and its configuration.
+    cores: Vec<Mutex<Option<Core>>>,
+    strategies: &'a [StrategyConfig],
+    /// The feed's symbol table.
+    symbols: SharedSymbols,
+    chunks: [RwLock<Chunk>; 2],
+    /// Per slot: the order in which variants are taken, and the next position in it.
+    order: [RwLock<Vec<usize>>; 2],
+    next: [AtomicUsize; 2],
+    /// Nanoseconds each variant took over its last chunk.
+    cost: Vec<AtomicU64>,
+    /// The first chunk not to run (the data ended, or something failed before it).
+    stop: AtomicUsize,
+    error: Mutex<Option<BacktestError>>,
+    barrier: Barrier,
+    candle_only: AtomicBool,
+    /// Offer candles in batches (else one call per candle).
+    batch: bool,
+    /// Per variant, its results; and the next variant to finish.
+    results: Vec<Mutex<Vec<VariantResult>>>,
+    finish_next: AtomicUsize,
+}
+
+impl<'a> Shared<'a> {
+    fn new(
+        cores: Vec<Mutex<Option<Core>>>,
+        strategies: &'a [StrategyConfig],
+        symbols: SharedSymbols,
+        threads: usize,
+        batch: bool,
+    ) -> Shared<'a> {
+        let n = cores.len();
+        Shared {
+            strategies,
+            symbols,
+            results: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
+            finish_next: AtomicUsize::new(0),
+            cost: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            cores,
+            chunks: [RwLock::new(Chunk::default()), RwLock::new(Chunk::default())],
+            order: [RwLock::new((0..n).collect()), RwLock::new((0..n).collect())],
+            next: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            stop: AtomicUsize::new(usize::MAX),
+            error: Mutex::new(None),
+            barrier: Barrier::new(threads),
+            candle_only: AtomicBool::new(true),
+            batch,
+        }
+    }
+
+    /// Stop before chunk `k` with `error` (the first error is kept).
+    fn fail(&self, k: usize, error: BacktestError) {
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(error);
+        }
+        self.stop.fetch_min(k, Ordering::AcqRel);
+    }
+
+    /// One thread's part: until the data ends or something fails, run each chunk through
+    /// the variants this thread takes. The thread with the `reader` reads the data.
+    fn work(&self, mut reader: Option<Reader<'_>>) {
+        let (mut events, started, mut shown) = (0u64, Instant::now(), Instant::now());
+        if let Some(r) = reader.as_mut() {
+            events += self.read(0, r);
+        }
+        let mut k = 0usize;
+        loop {
+            self.barrier.wait();
+            // `stop` only moves to k + 1 or later while chunk k runs, so every thread
+            // takes the same decision here.
+            if self.stop.load(Ordering::Acquire) <= k {
+                break;
+            }
+            let slot = k % 2;
+            if let Some(r) = reader.as_mut() {
+                // Ready the other slot for chunk k + 1: the order from the latest costs.
+                let mut order: Vec<usize> = (0..self.cores.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(self.cost[i].load(Ordering::Relaxed)));
+                if let Ok(mut o) = self.order[1 - slot].write() {
+                    *o = order;
+                }
+                self.next[1 - slot].store(0, Ordering::Relaxed);
+                events += self.read(k + 1, r);
+                if let Some(report) = r.progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
+                    shown = Instant::now();
+                    report(self.progress(k, events, started, false));
+                }
+            }
+            self.run_chunk(k);
+            k += 1;
+        }
+        if let Some(report) = reader.and_then(|r| r.progress).filter(|_| started.elapsed() > Duration::from_secs(1)) {
+            report(self.progress(k.saturating_sub(1), events, started, true));
+        }
+        if self.error.lock().map_or(true, |e| e.is_some()) {
+            return;
+        }
+        // The data is read: finish the variants, again each taking the next one left.
+        let table = self.symbols.read().map(|s| s.clone()).unwrap_or_default();
+        let ids: Vec<SymbolId> = table.iter().map(|(id, _)| id).collect();
+        let candle_only = self.candle_only.load(Ordering::Relaxed);
+        loop {
+            let i = self.finish_next.fetch_add(1, Ordering::Relaxed);
+            let Some(cell) = self.cores.get(i) else { break };
+            let core = cell.lock().ok().and_then(|mut c| c.take());
+            let (Some(core), Some(s)) = (core, self.strategies.get(i)) else { continue };
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| finish(core, s, &ids, candle_only))) {
+                Ok(r) => {
+                    if let Ok(mut slot) = self.results[i].lock() {
+                        *slot = r;
+                    }
+                }
+                Err(_) => self.fail(k, BacktestError::Thread),
+            }
+        }
+    }
+
+    /// Read chunk `k` into its slot; an empty chunk (the end) or an error stops the run
+    /// before it. Returns the number of events read.
+    fn read(&self, k: usize, r: &mut Reader<'_>) -> u64 {
+        let Ok(mut slot) = self.chunks[k % 2].write() else {
+            self.fail(k, BacktestError::Thread);
+            return 0;
+        };
+        let Chunk { events: chunk, compact } = &mut *slot;
+        chunk.clear();
+        let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while chunk.len() < CHUNK {
+                match next(&mut *r.feed)? {
+                    Some(event) => chunk.push(event),
+                    None => break,
+                }
+            }
+            *compact = Core::compact_forms(chunk);
+            Ok::<(), BacktestError>(())
+        }));
+        match filled {
+            Ok(Ok(())) if chunk.is_empty() => {
+                self.stop.fetch_min(k, Ordering::AcqRel);
+            }
+            Ok(Ok(())) => {
+                if !chunk.iter().all(|e| matches!(e, FeedEvent::Candle(_) | FeedEvent::Clock(_))) {
+                    self.candle_only.store(false, Ordering::Relaxed);
+                }
+            }
+            Ok(Err(e)) => self.fail(k, e),
+            Err(_) => self.fail(k, BacktestError::Thread),
+        }
+        chunk.len() as u64
+    }
+
+    /// Take variants one by one until none is left for chunk `k`, and run it through each.
+    fn run_chunk(&self, k: usize) {
+        let slot = k % 2;
+        let (Ok(chunk), Ok(order)) = (self.chunks[slot].read(), self.order[slot].read()) else {
+            self.fail(k + 1, BacktestError::Thread);
+            return;
+        };
+        loop {
+            let j = self.next[slot].fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = order.get(j) else { break };
+            let started = Instant::now();
+            let mut guard = self.cores[i].lock();
+            let Some(core) = guard.as_mut().ok().and_then(|c| c.as_mut()) else {
+                self.fail(k + 1, BacktestError::Thread);
+                return;
+            };
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if self.batch {
+                    core.handle_batched(&chunk.events, &chunk.compact);
+                } else {
+                    for event in &chunk.events {
+                        core.handle(*event);
+                    }
+                }
+                core.flush();
+            }));
+            if ran.is_err() {
+                self.fail(k + 1, BacktestError::Thread);
+            }
+            self.cost[i].store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn progress(&self, k: usize, events: u64, started: Instant, done: bool) -> Progress {
+        let rate = events as f64 / started.elapsed().as_secs_f64();
+        let event_time_ms =
+            self.chunks[k % 2].read().ok().and_then(|c| c.events.iter().rev().find_map(|e| e.time_ms())).unwrap_or(0);
+        Progress { events, rate, event_time_ms, done }
+    }
 }
 
 fn next(feed: &mut dyn Feed) -> Result<Option<FeedEvent>, BacktestError> {

@@ -174,7 +174,8 @@ impl Core {
         }
         // A batch delivers the candle itself (`try_batch`).
         if !self.hold_candles {
-            let compact = bindings::candle_compact_out(&c);
+            let given = self.next_compact.take().filter(|k| k.symbol == c.symbol.0 && k.open_time_ms == c.open_time_ms);
+            let compact = given.or_else(|| bindings::candle_compact_out(&c));
             for i in 0..self.plugins.instances().len() {
                 let inst = &self.plugins.instances()[i];
                 if inst.is_running() && inst.trades(c.symbol) {
@@ -195,24 +196,46 @@ impl Core {
     /// timer. The strategy stops at the first candle it acts on; the candles it handled
     /// then get their market side (equity marks, last prices) and its intents run, as if
     /// it had been called per candle. Same trades, same equity, fewer sandbox calls.
-    pub fn handle_batched(&mut self, events: &[FeedEvent]) {
-        // Compact forms kept from the last batch belong to the previous slice of events.
-        self.lookahead.clear();
+    ///
+    /// `compact` holds [`Core::compact_forms`] of `events` (computed once for all the cores
+    /// that run them); any other length and the core converts the candles itself.
+    pub fn handle_batched(&mut self, events: &[FeedEvent], compact: &[Option<wit::CandleCompact>]) {
+        let own;
+        let compact = if compact.len() == events.len() {
+            compact
+        } else {
+            own = Core::compact_forms(events);
+            &own
+        };
         let mut i = 0;
         while i < events.len() {
-            i += match self.try_batch(events, i) {
+            i += match self.try_batch(events, compact, i) {
                 Some(n) => n,
                 None => {
+                    self.next_compact = compact[i];
                     self.handle(events[i]);
+                    self.next_compact = None;
                     1
                 }
             };
         }
     }
 
+    /// The compact form of each event that is a candle with one (its prices and volumes
+    /// fit 64-bit mantissas), `None` for the others: what [`Core::handle_batched`] takes.
+    pub fn compact_forms(events: &[FeedEvent]) -> Vec<Option<wit::CandleCompact>> {
+        events
+            .iter()
+            .map(|e| match e {
+                FeedEvent::Candle(c) => bindings::candle_compact_out(c),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Handle `events[i]` (a candle) and, when they can go in one batch, those after it;
     /// returns how many were handled, or `None` for the one-by-one path.
-    fn try_batch(&mut self, events: &[FeedEvent], i: usize) -> Option<usize> {
+    fn try_batch(&mut self, events: &[FeedEvent], compact: &[Option<wit::CandleCompact>], i: usize) -> Option<usize> {
         let FeedEvent::Candle(first) = events[i] else { return None };
         let one = self.plugins.instances().len() == 1 && self.plugins.instances()[0].takes_batches();
         let quiet = self.settings.backtest && self.settings.resume_after_ms.is_none() && self.live.open.is_empty();
@@ -229,23 +252,16 @@ impl Core {
         if !inst.is_running() || !self.active.contains(&first.symbol) {
             return Some(1);
         }
-        // The compact forms the last batch looked ahead at and did not use are those of the
-        // candles from `events[i]` on: take them instead of converting those candles again.
-        let mut batch = std::mem::take(&mut self.lookahead);
-        let used = i.checked_sub(self.lookahead_from).filter(|u| *u < batch.len()).unwrap_or(batch.len());
-        batch.drain(..used);
-        if batch.is_empty() {
-            let Some(k) = bindings::candle_compact_out(&first) else {
-                self.deliver(0, Call::Candle(None, &first), true, 0);
-                return Some(1);
-            };
-            batch.push(bindings::PackedCandle(k));
-        }
+        let Some(k) = compact[i] else {
+            self.deliver(0, Call::Candle(None, &first), true, 0);
+            return Some(1);
+        };
         let day = first.close_time_ms.div_euclid(86_400_000);
         let mut len = 1;
-        for e in &events[i + 1..] {
+        for (e, form) in events[i + 1..].iter().zip(&compact[i + 1..]) {
             let FeedEvent::Candle(c) = e else { break };
             if len >= self.batch_len
+                || form.is_none()
                 || c.close_time_ms.div_euclid(86_400_000) != day
                 || c.close_time_ms <= self.now_ms
                 || !inst.trades(c.symbol)
@@ -254,19 +270,15 @@ impl Core {
             {
                 break;
             }
-            if len == batch.len() {
-                let Some(k) = bindings::candle_compact_out(c) else { break };
-                batch.push(bindings::PackedCandle(k));
-            }
             len += 1;
         }
-        let (k, offered) = (batch[0].0, len);
-        let candles = (len > 1).then(|| batch[..len].to_vec());
-        (self.lookahead, self.lookahead_from) = (batch, i);
-        let Some(candles) = candles else {
+        let offered = len;
+        if len == 1 {
             self.deliver(0, Call::Candle(Some(&k), &first), true, 0);
             return Some(1);
-        };
+        }
+        let candles: Vec<bindings::PackedCandle> =
+            compact[i..i + len].iter().flatten().copied().map(bindings::PackedCandle).collect();
         self.refresh_view(0);
         let Some((handled, intents)) = self.plugins.instances_mut()[0].invoke_batch(candles) else {
             // Where in the batch it failed is unknown: it counts as failed on the first

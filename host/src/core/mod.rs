@@ -135,10 +135,9 @@ pub struct Core {
     hold_candles: bool,
     /// How many candles the next batch offers (adapts to how far the strategy gets).
     batch_len: usize,
-    /// Compact forms of the candles from event `lookahead_from` on (of the events being
-    /// batched), converted by the last batch: the next one starts inside them.
-    lookahead: Vec<crate::plugins::bindings::PackedCandle>,
-    lookahead_from: usize,
+    /// The compact form of the candle `handle` is about to take, when the caller has it
+    /// (a backtest converts each candle once for every core): used if it is that candle's.
+    next_compact: Option<crate::plugins::bindings::wit::CandleCompact>,
 }
 
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
@@ -215,8 +214,7 @@ impl Core {
             backtest_trades: Vec::new(),
             hold_candles: false,
             batch_len: dispatch::BATCH_START,
-            lookahead: Vec::new(),
-            lookahead_from: 0,
+            next_compact: None,
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,
@@ -398,9 +396,11 @@ impl Core {
         }
     }
 
-    /// The trade log of one instance in a backtest.
-    pub fn backtest_trades(&self, instance: &str) -> Vec<crate::store::TradeRow> {
-        self.backtest_trades.iter().filter(|t| t.strategy == instance).cloned().collect()
+    /// Take the trade log of one instance in a backtest.
+    pub fn take_backtest_trades(&mut self, instance: &str) -> Vec<crate::store::TradeRow> {
+        let (mine, rest) = std::mem::take(&mut self.backtest_trades).into_iter().partition(|t| t.strategy == instance);
+        self.backtest_trades = rest;
+        mine
     }
 
     /// Adverse slippage on the paper venue's market and stop fills (backtests).
