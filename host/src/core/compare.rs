@@ -22,9 +22,52 @@ pub struct Track {
     trips: Vec<RoundTrip>,
     fees: f64,
     open: HashMap<SymbolId, f64>,
-    /// A backtest's equity while flat: nothing but cash, which only a fill moves (a
-    /// backtest's accounts change by fills alone), so it is marked without recomputing.
-    flat_equity: Option<f64>,
+    /// A backtest's account as last read: only a fill changes it (a backtest's accounts
+    /// change by fills alone), so the marks until the next fill start from it.
+    held: Option<Held>,
+}
+
+/// Cash and open positions of an account, read once between fills.
+#[derive(Debug, Clone)]
+struct Held {
+    cash: Decimal,
+    /// Open positions: symbol, signed quantity, average price (the mark without a trade).
+    positions: Vec<(SymbolId, Decimal, Decimal)>,
+    /// The equity while flat (it is then all cash).
+    flat: f64,
+}
+
+impl Held {
+    fn of<'a>(account: &Account, quote_assets: impl Iterator<Item = &'a str> + Clone) -> Held {
+        let positions: Vec<_> =
+            account.positions.iter().filter(|(_, p)| !p.qty.is_zero()).map(|(s, p)| (*s, p.qty, p.avg_price)).collect();
+        let cash = cash(account, quote_assets);
+        Held { cash, positions, flat: cash.to_f64().unwrap_or(0.0) }
+    }
+
+    /// Marked equity at `last` prices, and whether a position is open.
+    fn mark(&self, last: &[Option<Decimal>]) -> (f64, bool) {
+        if self.positions.is_empty() {
+            return (self.flat, false);
+        }
+        let held: Decimal = self
+            .positions
+            .iter()
+            .map(|(sym, qty, avg)| qty * last.get(sym.0 as usize).copied().flatten().unwrap_or(*avg))
+            .sum();
+        ((self.cash + held).to_f64().unwrap_or(0.0), true)
+    }
+}
+
+/// Cash of an account in its quote assets.
+fn cash<'a>(account: &Account, quote_assets: impl Iterator<Item = &'a str> + Clone) -> Decimal {
+    // BTCUSDT and ETHUSDT (or one pair on two venues) share one USDT balance: count it once.
+    quote_assets
+        .clone()
+        .enumerate()
+        .filter(|(i, q)| !quote_assets.clone().take(*i).any(|seen| seen == *q))
+        .map(|(_, q)| account.balance(q))
+        .sum()
 }
 
 /// One row of `/api/strategies/compare`.
@@ -40,13 +83,7 @@ pub struct VariantMetrics {
 
 /// Value of an account in its quote assets, positions marked at `last`.
 fn equity<'a>(account: &Account, last: &[Option<Decimal>], quote_assets: impl Iterator<Item = &'a str> + Clone) -> f64 {
-    // BTCUSDT and ETHUSDT (or one pair on two venues) share one USDT balance: count it once.
-    let cash: Decimal = quote_assets
-        .clone()
-        .enumerate()
-        .filter(|(i, q)| !quote_assets.clone().take(*i).any(|seen| seen == *q))
-        .map(|(_, q)| account.balance(q))
-        .sum();
+    let cash = cash(account, quote_assets);
     let held: Decimal = account
         .positions
         .iter()
@@ -67,16 +104,18 @@ impl Core {
                 Some(t) => t,
                 None => self.tracks.entry(inst.id().to_string()).or_default(),
             };
-            let (value, exposed) = match track.flat_equity {
-                Some(cash) => (cash, false),
+            let quotes = inst.symbols.iter().map(|(_, s)| s.quote.as_str());
+            let (value, exposed) = match &track.held {
+                Some(held) => held.mark(&self.last_prices),
                 None => {
                     let Some(account) = self.venue.account(inst.id()) else { continue };
-                    let value = equity(account, &self.last_prices, inst.symbols.iter().map(|(_, s)| s.quote.as_str()));
-                    let exposed = account.positions.values().any(|p| !p.qty.is_zero());
-                    if self.settings.backtest && !exposed {
-                        track.flat_equity = Some(value);
+                    if self.settings.backtest {
+                        let held = track.held.insert(Held::of(account, quotes));
+                        held.mark(&self.last_prices)
+                    } else {
+                        let exposed = account.positions.values().any(|p| !p.qty.is_zero());
+                        (equity(account, &self.last_prices, quotes), exposed)
                     }
-                    (value, exposed)
                 }
             };
             track.initial.get_or_insert(value);
@@ -94,7 +133,7 @@ impl Core {
             .and_then(|a| a.positions.get(&fill.symbol))
             .is_none_or(|p| p.qty.is_zero());
         let track = self.tracks.entry(fill.instance.clone()).or_default();
-        track.flat_equity = None;
+        track.held = None;
         let fee = fill.fee.to_f64().unwrap_or(0.0);
         track.fees += fee;
         let running = track.open.entry(fill.symbol).or_insert(0.0);

@@ -23,6 +23,35 @@ pub struct PaperVenue {
     resting: Vec<Order>,
     bar_mode: bool,
     slippage: Decimal,
+    /// Per symbol id, how far a candle must go to reach a resting order of that symbol;
+    /// recomputed from `resting` after it changed (`reach_stale`).
+    reach: Vec<Reach>,
+    reach_stale: bool,
+}
+
+/// How far a candle of one symbol must go to reach one of its resting orders (in bar mode
+/// every candle is checked against every resting order; most reach none).
+#[derive(Debug, Default, Clone, Copy)]
+struct Reach {
+    /// A market order waits for the next open.
+    market: bool,
+    /// The highest buy limit or sell stop: a candle opening or trading at or below it
+    /// reaches that order.
+    below: Option<Decimal>,
+    /// The lowest sell limit or buy stop: a candle opening or trading at or above it
+    /// reaches that order.
+    above: Option<Decimal>,
+}
+
+impl Reach {
+    /// Whether candle `c`'s range, its open included, reaches a resting stop or limit
+    /// (exactly when [`bar_price`] prices one of them).
+    fn range(&self, c: &Candle) -> bool {
+        let low = if price_cmp(&c.open, &c.low).is_lt() { &c.open } else { &c.low };
+        let high = if price_cmp(&c.open, &c.high).is_gt() { &c.open } else { &c.high };
+        self.below.is_some_and(|b| price_cmp(low, &b).is_le())
+            || self.above.is_some_and(|a| price_cmp(&a, high).is_le())
+    }
 }
 
 impl PaperVenue {
@@ -64,6 +93,9 @@ impl PaperVenue {
     /// A new candle in bar mode, first step: market orders waiting since the last close
     /// fill at this candle's open.
     pub fn on_bar_open(&mut self, c: &Candle, info: &SymbolInfo) -> Vec<(Order, Option<Fill>)> {
+        if !self.reach(c.symbol).market {
+            return Vec::new();
+        }
         self.take_resting(c.symbol, |o| matches!(o.kind, OrderKind::Market).then_some(c.open))
             .into_iter()
             .map(|(mut o, price)| {
@@ -77,6 +109,10 @@ impl PaperVenue {
     /// Second step: resting stops and limits against the candle's range (including
     /// those placed after the open filled an entry), then the close becomes the last price.
     pub fn on_bar_range(&mut self, c: &Candle, info: &SymbolInfo) -> Vec<(Order, Option<Fill>)> {
+        if !self.reach(c.symbol).range(c) {
+            self.last.insert(c.symbol, c.close);
+            return Vec::new();
+        }
         let done: Vec<(Order, Option<Fill>)> = self
             .take_resting(c.symbol, |o| bar_price(o, c))
             .into_iter()
@@ -94,10 +130,38 @@ impl PaperVenue {
     /// Whether candle `c` would execute any working order in bar mode: a market order
     /// waiting for its open, or a stop or limit its range reaches (what
     /// [`PaperVenue::on_bar_open`] and [`PaperVenue::on_bar_range`] take).
-    pub fn bar_touches(&self, c: &Candle) -> bool {
-        self.resting
-            .iter()
-            .any(|o| o.symbol == c.symbol && (matches!(o.kind, OrderKind::Market) || bar_price(o, c).is_some()))
+    pub fn bar_touches(&mut self, c: &Candle) -> bool {
+        let reach = self.reach(c.symbol);
+        reach.market || reach.range(c)
+    }
+
+    /// How far a candle of `symbol` must go to reach one of its resting orders.
+    fn reach(&mut self, symbol: SymbolId) -> Reach {
+        if self.reach_stale {
+            self.reach_stale = false;
+            self.reach.fill(Reach::default());
+            for o in &self.resting {
+                let i = o.symbol.0 as usize;
+                if i >= self.reach.len() {
+                    self.reach.resize(i + 1, Reach::default());
+                }
+                let r = &mut self.reach[i];
+                match (o.kind, o.side) {
+                    (OrderKind::Market, _) => r.market = true,
+                    (OrderKind::Limit(p), Side::Buy) | (OrderKind::StopMarket(p), Side::Sell) => {
+                        if r.below.is_none_or(|b| price_cmp(&p, &b).is_gt()) {
+                            r.below = Some(p);
+                        }
+                    }
+                    (OrderKind::Limit(p), Side::Sell) | (OrderKind::StopMarket(p), Side::Buy) => {
+                        if r.above.is_none_or(|a| price_cmp(&p, &a).is_lt()) {
+                            r.above = Some(p);
+                        }
+                    }
+                }
+            }
+        }
+        self.reach.get(symbol.0 as usize).copied().unwrap_or_default()
     }
 
     /// Remove the resting orders of `symbol` that `price_of` prices, with their prices.
@@ -106,10 +170,8 @@ impl PaperVenue {
         symbol: SymbolId,
         price_of: impl Fn(&Order) -> Option<Decimal>,
     ) -> Vec<(Order, Decimal)> {
-        // Most bars reach no resting order: nothing to move then.
-        if !self.resting.iter().any(|o| o.symbol == symbol && price_of(o).is_some()) {
-            return Vec::new();
-        }
+        // The callers found (by `reach`) that something is taken.
+        self.reach_stale = true;
         let mut hit = Vec::new();
         let mut keep = Vec::with_capacity(self.resting.len());
         for o in std::mem::take(&mut self.resting) {
@@ -131,6 +193,7 @@ impl PaperVenue {
 
     /// Put back a working order loaded from the store.
     pub fn restore_order(&mut self, order: Order) {
+        self.reach_stale = true;
         self.resting.push(order);
     }
 
@@ -213,6 +276,7 @@ impl Venue for PaperVenue {
         if self.bar_mode && order.kind == OrderKind::Market {
             // Decided on a close: fills at the next candle's open.
             order.status = OrderStatus::New;
+            self.reach_stale = true;
             self.resting.push(order.clone());
             return Vec::new();
         }
@@ -233,6 +297,7 @@ impl Venue for PaperVenue {
                     return self.execute(order, info, p, order.time_ms).into_iter().collect();
                 }
                 order.status = OrderStatus::New;
+                self.reach_stale = true;
                 self.resting.push(order.clone());
             }
         }
@@ -242,6 +307,7 @@ impl Venue for PaperVenue {
     fn cancel(&mut self, order_id: u64) -> Option<Order> {
         let i = self.resting.iter().position(|o| o.id == order_id)?;
         let mut order = self.resting.remove(i);
+        self.reach_stale = true;
         order.status = OrderStatus::Canceled;
         Some(order)
     }
@@ -251,6 +317,7 @@ impl Venue for PaperVenue {
         if self.resting.is_empty() {
             return Vec::new();
         }
+        self.reach_stale = true;
         let (hit, keep): (Vec<Order>, Vec<Order>) = std::mem::take(&mut self.resting)
             .into_iter()
             .partition(|o| o.symbol == tick.symbol && reached(o, tick.price).is_some());

@@ -172,3 +172,64 @@ fn price_comparison_agrees_with_decimal() {
         }
     }
 }
+
+proptest::proptest! {
+    /// The per-symbol bounds (`Reach`) say a candle touches a working order exactly when
+    /// one of them, checked one by one, would execute; through placements, cancels and
+    /// the bars that fill orders, on two symbols, with an open outside the range in some.
+    #[test]
+    fn bar_touches_agrees_with_every_order_checked(
+        steps in proptest::collection::vec((0u8..6, 0u32..2, 90u32..111, 0u32..8, 0u32..8, 0u32..20), 1..60),
+    ) {
+        let mut v = venue();
+        let (a, b) = (SymbolId(0), SymbolId(1));
+        v.set_bar_mode(true);
+        v.last.insert(a, d("100"));
+        v.last.insert(b, d("100"));
+        let mut next_id = 1;
+        // Bad data too: an open outside the candle's low-high range (`off` > 14).
+        for (op, sym, price, up, down, off) in steps {
+            let symbol = if sym == 0 { a } else { b };
+            let p = Decimal::from(price);
+            let candle = crate::market_data::Candle {
+                symbol,
+                open: if off > 14 { p + Decimal::from(off) - Decimal::from(17) } else { p },
+                high: p + Decimal::from(up),
+                low: p - Decimal::from(down),
+                close: p,
+                ..bar("1", "1", "1", "1", next_id as i64)
+            };
+            let expected = v.open_orders().iter().any(|o| {
+                o.symbol == symbol && (matches!(o.kind, OrderKind::Market) || super::bar_price(o, &candle).is_some())
+            });
+            proptest::prop_assert_eq!(v.bar_touches(&candle), expected);
+            let kind = match op {
+                0 => OrderKind::Limit(p),
+                1 => OrderKind::StopMarket(p),
+                2 => OrderKind::Market,
+                _ => OrderKind::Limit(p + Decimal::from(up)),
+            };
+            match op {
+                0..=3 => {
+                    let side = if (price + up) % 2 == 0 { Side::Buy } else { Side::Sell };
+                    let mut o = Order { symbol, ..order(next_id, side, kind, "0.01") };
+                    next_id += 1;
+                    v.submit(&mut o, &info());
+                }
+                4 => {
+                    if let Some(id) = v.open_orders().get(price as usize % 3).map(|o| o.id) {
+                        v.cancel(id);
+                    }
+                }
+                _ => {
+                    v.on_bar_open(&candle, &info());
+                    v.on_bar_range(&candle, &info());
+                    let left = v.open_orders().iter().any(|o| {
+                        o.symbol == symbol && (matches!(o.kind, OrderKind::Market) || super::bar_price(o, &candle).is_some())
+                    });
+                    proptest::prop_assert!(!left, "a bar leaves no order it reaches");
+                }
+            }
+        }
+    }
+}
