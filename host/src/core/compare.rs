@@ -42,7 +42,7 @@ impl Held {
         let positions: Vec<_> =
             account.positions.iter().filter(|(_, p)| !p.qty.is_zero()).map(|(s, p)| (*s, p.qty, p.avg_price)).collect();
         let cash = cash(account, quote_assets);
-        Held { cash, positions, flat: cash.to_f64().unwrap_or(0.0) }
+        Held { cash, positions, flat: to_f64(cash) }
     }
 
     /// Marked equity at `last` prices, and whether a position is open.
@@ -55,8 +55,34 @@ impl Held {
             .iter()
             .map(|(sym, qty, avg)| qty * last.get(sym.0 as usize).copied().flatten().unwrap_or(*avg))
             .sum();
-        ((self.cash + held).to_f64().unwrap_or(0.0), true)
+        (to_f64(self.cash + held), true)
     }
+}
+
+/// `d.to_f64()`, bit for bit: the steps of `rust_decimal`'s own conversion, on 64-bit
+/// integers when the mantissa and the power of ten fit (prices, quantities and equities
+/// do), where it divides on 128 bits (most of an equity mark's cost).
+fn to_f64(d: Decimal) -> f64 {
+    let scale = d.scale();
+    let (Ok(abs), Some(&p)) =
+        (u64::try_from(d.mantissa().unsigned_abs()), crate::matching::units::POW10.get(scale as usize))
+    else {
+        return d.to_f64().unwrap_or(0.0);
+    };
+    let p = p as u64;
+    let neg = d.is_sign_negative();
+    if scale == 0 {
+        // rust_decimal: the mantissa as an integer (a zero is +0.0).
+        let v = abs as f64;
+        return if neg && abs != 0 { -v } else { v };
+    }
+    let (integral, frac) = ((abs / p) as f64, (abs % p) as f64 / p as f64);
+    if frac == 0.0 {
+        return if neg { -integral } else { integral };
+    }
+    let round_to = 10f64.powi(scale as i32);
+    let rounded = ((integral + frac) * round_to).round() / round_to;
+    if neg { -rounded } else { rounded }
 }
 
 /// Cash of an account in its quote assets.
@@ -89,7 +115,7 @@ fn equity<'a>(account: &Account, last: &[Option<Decimal>], quote_assets: impl It
         .iter()
         .map(|(sym, p)| p.qty * last.get(sym.0 as usize).copied().flatten().unwrap_or(p.avg_price))
         .sum();
-    (cash + held).to_f64().unwrap_or(0.0)
+    to_f64(cash + held)
 }
 
 impl Core {
@@ -134,10 +160,10 @@ impl Core {
             .is_none_or(|p| p.qty.is_zero());
         let track = self.tracks.entry(fill.instance.clone()).or_default();
         track.held = None;
-        let fee = fill.fee.to_f64().unwrap_or(0.0);
+        let fee = to_f64(fill.fee);
         track.fees += fee;
         let running = track.open.entry(fill.symbol).or_insert(0.0);
-        *running += fill.realized_pnl.to_f64().unwrap_or(0.0) - fee;
+        *running += to_f64(fill.realized_pnl) - fee;
         if flat_after {
             let pnl = track.open.remove(&fill.symbol).unwrap_or(0.0);
             track.trips.push(RoundTrip { pnl });
@@ -242,5 +268,52 @@ mod tests {
         account.apply(&btc, &fill);
         let last = [None, Some(d("61000"))];
         assert_eq!(equity(&account, &last, ["USDT", "USDT"].into_iter()), 4_000.0 + 6_100.0);
+    }
+}
+
+#[cfg(test)]
+mod f64_tests {
+    use rust_decimal::Decimal;
+    use rust_decimal::prelude::ToPrimitive;
+
+    fn same(d: Decimal) {
+        let (ours, theirs) = (super::to_f64(d), d.to_f64().unwrap_or(0.0));
+        assert_eq!(ours.to_bits(), theirs.to_bits(), "{d} (scale {}): {ours} vs {theirs}", d.scale());
+    }
+
+    #[test]
+    fn edge_values_convert_as_rust_decimal_does() {
+        for s in [
+            "0",
+            "-0",
+            "0.00",
+            "-0.00",
+            "1",
+            "-1",
+            "0.1",
+            "-0.1",
+            "42027.60",
+            "1e-28",
+            "9999999999999999999",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-18446744073709551615.5",
+            "79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "123456789.123456789",
+            "-98765.4321000",
+        ] {
+            let d = Decimal::from_scientific(s).or_else(|_| s.parse()).unwrap();
+            same(d);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_decimal_converts_as_rust_decimal_does(m in proptest::num::i64::ANY, hi in 0u32..3, scale in 0u32..29) {
+            let wide = i128::from(m) + (i128::from(hi) << 64) * i128::from(m.signum());
+            same(Decimal::from_i128_with_scale(wide, scale));
+            same(Decimal::new(m, scale));
+        }
     }
 }
