@@ -428,6 +428,7 @@ async fn live_market_data(
     };
     let mut clock = tokio::time::interval(std::time::Duration::from_millis(250));
     let mut last_trade_ms = i64::MIN;
+    let mut repairs: Vec<Repair> = Vec::new();
     loop {
         let event = tokio::select! {
             ev = handle.events.recv() => match ev {
@@ -439,14 +440,17 @@ async fn live_market_data(
                 if now > last_trade_ms && !send_input(&tx, Input::Market(vec![FeedEvent::Clock(now)])).await {
                     return;
                 }
+                start_repairs(&mut repairs, Closing::Clock(now), &connector, &tx);
                 continue;
             }
         };
         let ids = |cache: &mut feeds::SymbolCache, name: &str| {
             cache.resolve(name).ok().and_then(|id| publish.get(&id)).map(Vec::as_slice).unwrap_or_default()
         };
+        let mut traded = None;
         let batch: Vec<FeedEvent> = match event {
             StreamEvent::Trade(t) => {
+                traded = Some((t.symbol.clone(), t.time_ms));
                 crate::connectors::latency::stage("1 trade decoded, to the core");
                 last_trade_ms = last_trade_ms.max(t.time_ms);
                 ids(&mut cache, &t.symbol).iter().map(|&id| FeedEvent::Trade(t.tick(id))).collect()
@@ -466,13 +470,15 @@ async fn live_market_data(
             }
             StreamEvent::TradesMissed { symbol, after_ms, before_ms, .. } => {
                 // The session logged the sequences; say which candles it touches (up to the
-                // resumed stream when the end is unknown).
-                let minute = |ms: i64| ms.div_euclid(60_000) * 60_000;
-                let to_minute_ms = before_ms.map(minute);
+                // resumed stream when the end is unknown) and repair them once closed.
+                let to_minute_ms = before_ms.map(minute_of);
                 tracing::error!(
-                    %venue, %symbol, from_minute_ms = minute(after_ms), ?to_minute_ms,
-                    "candles of these minutes may be incomplete: trades were lost during a reconnect"
+                    %venue, %symbol, from_minute_ms = minute_of(after_ms), ?to_minute_ms,
+                    "candles of these minutes are incomplete (trades were lost during a reconnect): \
+                     they are replaced by the venue's klines once closed"
                 );
+                let markets = ids(&mut cache, &symbol).to_vec();
+                repairs.push(Repair { pair: symbol, markets, from_ms: minute_of(after_ms), to_ms: to_minute_ms });
                 continue;
             }
             _ => continue,
@@ -480,6 +486,122 @@ async fn live_market_data(
         if !batch.is_empty() && !send_input(&tx, Input::Market(batch)).await {
             return;
         }
+        if let Some((pair, ms)) = traded.as_ref().filter(|_| !repairs.is_empty()) {
+            start_repairs(&mut repairs, Closing::Trade(pair, *ms), &connector, &tx);
+        }
+    }
+}
+
+/// Minutes of one market whose candles were built without every trade.
+#[derive(Debug)]
+struct Repair {
+    /// The exchange's pair, as its stream names it.
+    pair: String,
+    /// The markets its candles are published under.
+    markets: Vec<crate::market_data::SymbolId>,
+    /// First and last affected minute; the last is unknown until the stream resumes.
+    from_ms: i64,
+    to_ms: Option<i64>,
+}
+
+/// Most minutes one repair asks for (the smallest kline page of the four venues).
+const REPAIR_MAX_MINUTES: i64 = 1_000;
+/// How long after its minutes closed (in event time) a repair asks for them: the venue's
+/// own candle of a minute that just ended may still take its last trades.
+const REPAIR_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn minute_of(ms: i64) -> i64 {
+    ms.div_euclid(60_000) * 60_000
+}
+
+/// What just went to the core: a trade of one pair, or a clock tick (event times, ms).
+#[derive(Debug, Clone, Copy)]
+enum Closing<'a> {
+    Trade(&'a str, i64),
+    Clock(i64),
+}
+
+/// Fetch the venue's candles for every repair whose minutes have all closed: a trade
+/// closes its own pair's minutes, a clock tick every pair's. An open-ended repair (the
+/// catch-up gave up) ends at the minute of the next trade of its pair or the next clock
+/// tick, whichever comes first: the stream is live again by then. The events that closed
+/// the minutes went to the core first, so the repaired candles reach it after the
+/// candles they replace.
+fn start_repairs(
+    repairs: &mut Vec<Repair>,
+    closing: Closing<'_>,
+    connector: &Arc<dyn crate::connectors::Connector>,
+    tx: &SyncSender<Input>,
+) {
+    let time_for = |r: &Repair| match closing {
+        Closing::Trade(pair, ms) if pair == r.pair => Some(ms),
+        Closing::Trade(..) => None,
+        Closing::Clock(now) => Some(now),
+    };
+    for r in repairs.iter_mut().filter(|r| r.to_ms.is_none()) {
+        r.to_ms = time_for(r).map(minute_of);
+    }
+    let closed_by = time_for;
+    let (due, wait): (Vec<Repair>, Vec<Repair>) = std::mem::take(repairs)
+        .into_iter()
+        .partition(|r| r.to_ms.zip(closed_by(r)).is_some_and(|(to, t)| t >= to + 60_000));
+    *repairs = wait;
+    for r in due {
+        tokio::spawn(repair_candles(connector.clone(), r, tx.clone()));
+    }
+}
+
+/// One repair: the venue's klines for the minutes, as candles of each market, to the core.
+async fn repair_candles(connector: Arc<dyn crate::connectors::Connector>, r: Repair, tx: SyncSender<Input>) {
+    let venue = connector.exchange();
+    let to = r.to_ms.unwrap_or(r.from_ms);
+    let minutes = (to - r.from_ms) / 60_000 + 1;
+    if minutes > REPAIR_MAX_MINUTES {
+        tracing::error!(%venue, symbol = %r.pair, minutes, "too many minutes to repair: the first {REPAIR_MAX_MINUTES} are");
+    }
+    tokio::time::sleep(REPAIR_GRACE).await;
+    let mut attempt = 0;
+    let klines = loop {
+        attempt += 1;
+        match connector.klines_1m(&r.pair, r.from_ms, minutes.clamp(1, REPAIR_MAX_MINUTES) as usize).await {
+            Ok(k) => break k,
+            Err(e) if attempt < 3 => {
+                tracing::warn!(%venue, symbol = %r.pair, error = %e, attempt, "kline request for a repair failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(attempt)).await;
+            }
+            Err(e) => {
+                tracing::error!(%venue, symbol = %r.pair, error = %e, from_minute_ms = r.from_ms, to_minute_ms = to,
+                    "candles not repaired: the venue's klines could not be read; they stay as built");
+                return;
+            }
+        }
+    };
+    // The minutes closed by the venue's own event times (the trades that followed them), so
+    // its candles of them are final whatever its `closed` flag says by the local clock.
+    let candles: Vec<crate::market_data::Candle> = klines
+        .iter()
+        .filter(|k| (r.from_ms..=to).contains(&k.open_time_ms))
+        .flat_map(|k| {
+            r.markets.iter().map(move |&symbol| crate::market_data::Candle {
+                symbol,
+                open_time_ms: k.open_time_ms,
+                close_time_ms: k.open_time_ms + 59_999,
+                open: k.open,
+                high: k.high,
+                low: k.low,
+                close: k.close,
+                volume: k.volume,
+                // Klines carry no trade count or taker volumes on every venue: unknown.
+                quote_volume: rust_decimal::Decimal::ZERO,
+                trades: 0,
+                taker_buy_base: rust_decimal::Decimal::ZERO,
+                taker_buy_quote: rust_decimal::Decimal::ZERO,
+            })
+        })
+        .collect();
+    tracing::info!(%venue, symbol = %r.pair, minutes, candles = candles.len(), "repairing candles from the venue's klines");
+    if !candles.is_empty() {
+        send_input(&tx, Input::Repair(candles)).await;
     }
 }
 

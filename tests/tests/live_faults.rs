@@ -137,6 +137,71 @@ async fn binance_faults_leave_candles_orders_and_position_right() {
     host.stop().unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kucoin_candles_built_without_the_trades_of_a_disconnect_are_repaired() {
+    // KuCoin's catch-up after a reconnect is its last 100 trades and cannot page back: when
+    // more were missed, the candles of those minutes were built without them. The host
+    // replaces them, once closed, with the venue's own klines.
+    let fake = fake::kucoin::start(FakeKeys::default()).await;
+    let s = &fake.state;
+    s.push_trade("BTCUSDT", d("60000"), d("0.5"), false);
+    let dir = tempfile::tempdir().unwrap();
+    let toml = "version = 1\n[[strategy]]\nid = \"watch\"\nmodule = \"sma_ema.wasm\"\nsymbols = [\"BTCUSDT\"]\n\
+                venue = \"kucoin\"\n[strategy.params]\nqty = \"0.01\"\n";
+    let env: Vec<(&'static str, String)> =
+        fake.env("KUCOIN").into_iter().map(|(k, v)| (&*Box::leak(k.into_boxed_str()), v)).collect();
+    let setup =
+        Setup { plugins_toml: toml, modules: vec![("sma_ema.wasm", wasm("sma_ema"))], args: vec!["run".into()], env };
+    let host = Host::start(dir.path(), setup).unwrap();
+    host.wait_for("/api/v1/risk", 60, |v| v["venues"][0]["ready"] == Value::Bool(true)).await.unwrap();
+    let connections = s.ws_connections();
+
+    // Minutes ahead of the clock, so candles close on trade time alone.
+    let now = chrono_free_now();
+    let m1 = now - now.rem_euclid(60_000) + 120_000;
+    let (m2, m3) = (m1 + 60_000, m1 + 120_000);
+    s.push_trade_at("BTCUSDT", d("60000"), d("0.1"), true, m1 + 1_000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // 300 trades while the socket is down, over minutes 1 and 2: the catch-up gets the
+    // last 100, so minute 1 and the start of minute 2 lose 200 trades.
+    s.drop_connections();
+    for i in 0..300i64 {
+        let price = d("60000") + Decimal::from((i * 7) % 90) - Decimal::from(45);
+        s.push_trade_at("BTCUSDT", price, d("0.01"), i % 2 == 0, m1 + 2_000 + i * 400);
+    }
+    wait_until("the reconnect", 20, &host, || s.ws_connections() > connections).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Minute 3 opens: minutes 1 and 2 close (built without the lost trades), then repaired.
+    s.push_trade_at("BTCUSDT", d("60010"), d("0.02"), false, m3 + 1_000);
+
+    let want = candles(&s.trades("BTCUSDT", Some(0), usize::MAX));
+    let ohlcv = |v: &Value| -> BTreeMap<i64, (Decimal, Decimal, Decimal, Decimal, Decimal)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let t = c["open_time"].as_i64().unwrap();
+                (t, (num(&c["open"]), num(&c["high"]), num(&c["low"]), num(&c["close"]), num(&c["volume"])))
+            })
+            .collect()
+    };
+    let repaired = host
+        .wait_for("/candles/BTCUSDT", 30, |v| {
+            let got = ohlcv(v);
+            [m1, m2].iter().all(|m| got.contains_key(m) && got.get(m) == want.get(m))
+        })
+        .await;
+    let got = host.json("/candles/BTCUSDT").await.unwrap();
+    assert!(
+        repaired.is_ok(),
+        "minutes 1 and 2 as the exchange has them: want {want:?}\ngot {got}\nlog:\n{}",
+        host.log_tail()
+    );
+    assert!(host.log_tail().contains("candle repaired"), "the repair is logged");
+    host.stop().unwrap();
+}
+
 fn chrono_free_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }

@@ -489,7 +489,8 @@ pub enum StreamEvent {
     /// that cannot page through their history, such as KuCoin's last 100 trades), or the
     /// backfill gave up (its requests failed, or it reached its page limit), in which case
     /// `before_*` is `None` and the loss may run up to the first trade of the resumed
-    /// stream. Candles of the minutes in between may be incomplete.
+    /// stream. Candles of the minutes in between may be incomplete: the host replaces them
+    /// with the venue's klines once they close.
     TradesMissed {
         /// Host spelling.
         symbol: String,

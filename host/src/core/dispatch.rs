@@ -157,6 +157,23 @@ impl Core {
         }
     }
 
+    /// Replace stored candles with the venue's own ([`super::Input::Repair`]). A minute
+    /// still forming here is left alone: its candle is not closed, nothing to replace.
+    pub(super) fn repair_candles(&mut self, candles: Vec<Candle>) {
+        for c in candles {
+            let name = self.market_name(c.symbol);
+            if self.aggregator.forming(c.symbol).is_some_and(|f| f.open_time_ms <= c.open_time_ms) {
+                tracing::warn!(symbol = %name, open_time_ms = c.open_time_ms, "not repaired: the minute is still forming");
+                continue;
+            }
+            tracing::info!(symbol = %name, open_time_ms = c.open_time_ms, "candle repaired from the venue's klines");
+            if !self.settings.backtest {
+                self.batch.candles.push(c);
+            }
+            self.publish("candle_corrected", || super::views::candle_json(&name, &c));
+        }
+    }
+
     fn on_candle(&mut self, c: Candle) {
         self.stats.candles += 1;
         let idx = c.symbol.0 as usize;

@@ -40,6 +40,11 @@ pub enum Input {
     Query(Query),
     /// What a live venue's router reported.
     Live(Box<crate::execution::live::LiveEvent>),
+    /// Candles of minutes a live feed built without every trade (trades were lost in a
+    /// reconnect), as the venue has them (REST klines): they replace the stored candles
+    /// and are published as `candle_corrected`. Strategies already had those minutes and
+    /// do not get them again.
+    Repair(Vec<crate::market_data::Candle>),
     /// The feed has no more events.
     FeedEnded,
     /// Stop: flush and return.
@@ -309,6 +314,7 @@ impl Core {
                 Input::Watch(w) => self.apply_watch(w),
                 Input::Query(q) => q(&mut self),
                 Input::Live(ev) => self.on_live(*ev),
+                Input::Repair(candles) => self.repair_candles(candles),
                 Input::FeedEnded => {
                     self.stats.feed_ended = true;
                     tracing::info!(

@@ -18,7 +18,8 @@
 //! increases but is not contiguous, so gaps are not detected; after a reconnect the
 //! missed trades come from `/api/v1/market/histories` (the last 100, no paging). When
 //! those no longer reach back to the last trade seen, the stream reports
-//! `StreamEvent::TradesMissed` (and the host logs which minutes' candles may be incomplete).
+//! `StreamEvent::TradesMissed`: the host logs which minutes' candles are incomplete and
+//! replaces them with the venue's klines once they close.
 //!
 //! Orders carry the host's client order id as `clientOid`; a submit that fails on the
 //! network or is refused as a duplicate is resolved by
