@@ -254,7 +254,7 @@ pub(crate) fn decimal(field: &str, text: &str) -> Result<Decimal, FeedError> {
 /// `Decimal::from_str_exact` reads it (scale = the digits after the point, trailing zeros
 /// kept); anything else (`None`) takes the general parser.
 #[inline]
-fn plain_decimal(text: &[u8]) -> Option<Decimal> {
+pub(crate) fn plain_decimal(text: &[u8]) -> Option<Decimal> {
     let (negative, digits) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),

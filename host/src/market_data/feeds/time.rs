@@ -25,7 +25,7 @@ pub(crate) fn parse_utc_datetime_ms(text: &str) -> Option<i64> {
     let mut time_parts = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute, second) = (time_parts.next()??, time_parts.next()??, time_parts.next()??);
     let valid = (1..=12).contains(&month)
-        && (1..=31).contains(&day)
+        && (1..=days_in_month(year, month)).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
         && (0..61).contains(&second)
@@ -42,7 +42,7 @@ pub(crate) fn parse_utc_datetime_ms(text: &str) -> Option<i64> {
 /// The usual shape, `YYYY-MM-DD HH:MM:SS` (or `T`) and nothing else, read byte by byte;
 /// `None` leaves any other text to the general parser.
 #[inline]
-fn fixed_datetime_ms(b: &[u8]) -> Option<i64> {
+pub(crate) fn fixed_datetime_ms(b: &[u8]) -> Option<i64> {
     if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
     {
         return None;
@@ -53,11 +53,21 @@ fn fixed_datetime_ms(b: &[u8]) -> Option<i64> {
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     let valid = (1..=12).contains(&month)
-        && (1..=31).contains(&day)
+        && (1..=days_in_month(year, month)).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
         && (0..61).contains(&second);
     valid.then(|| (days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000)
+}
+
+/// Days in `month` (1-12) of `year`, proleptic Gregorian.
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -74,6 +84,21 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_past_the_end_of_their_month_are_refused() {
+        assert_eq!(parse_utc_datetime_ms("2024-02-29 00:00:00"), Some(1_709_164_800_000));
+        assert_eq!(parse_utc_datetime_ms("2000-02-29 00:00:00").map(|ms| ms / 86_400_000), Some(11_016));
+        for bad in [
+            "2023-02-29 00:00:00",
+            "1900-02-29 00:00:00",
+            "2023-02-30 00:00:00",
+            "2023-04-31 12:00:00",
+            "2023-04-31T12:00:00.5Z",
+        ] {
+            assert_eq!(parse_utc_datetime_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn normalises_epoch_units() {
