@@ -437,10 +437,13 @@ async fn live_market_data(
             },
             _ = clock.tick() => {
                 let now = crate::connectors::rest::RestClient::local_ms() + offset - 1000;
-                if now > last_trade_ms && !send_input(&tx, Input::Market(vec![FeedEvent::Clock(now)])).await {
-                    return;
+                if now > last_trade_ms {
+                    if !send_input(&tx, Input::Market(vec![FeedEvent::Clock(now)])).await {
+                        return;
+                    }
+                    // Only a clock the core got closes minutes there.
+                    start_repairs(&mut repairs, Closing::Clock(now), &connector, &tx);
                 }
-                start_repairs(&mut repairs, Closing::Clock(now), &connector, &tx);
                 continue;
             }
         };
@@ -478,7 +481,14 @@ async fn live_market_data(
                      they are replaced by the venue's klines once closed"
                 );
                 let markets = ids(&mut cache, &symbol).to_vec();
-                repairs.push(Repair { pair: symbol, markets, from_ms: minute_of(after_ms), to_ms: to_minute_ms });
+                let reported = std::time::Instant::now();
+                repairs.push(Repair {
+                    pair: symbol,
+                    markets,
+                    from_ms: minute_of(after_ms),
+                    to_ms: to_minute_ms,
+                    reported,
+                });
                 continue;
             }
             _ => continue,
@@ -502,6 +512,8 @@ struct Repair {
     /// First and last affected minute; the last is unknown until the stream resumes.
     from_ms: i64,
     to_ms: Option<i64>,
+    /// When the loss was reported.
+    reported: std::time::Instant,
 }
 
 /// Most minutes one repair asks for (the smallest kline page of the four venues).
@@ -522,11 +534,12 @@ enum Closing<'a> {
 }
 
 /// Fetch the venue's candles for every repair whose minutes have all closed: a trade
-/// closes its own pair's minutes, a clock tick every pair's. An open-ended repair (the
-/// catch-up gave up) ends at the minute of the next trade of its pair or the next clock
-/// tick, whichever comes first: the stream is live again by then. The events that closed
-/// the minutes went to the core first, so the repaired candles reach it after the
-/// candles they replace.
+/// closes its own pair's minutes, a clock tick (one the core got) every pair's. An
+/// open-ended repair (the catch-up gave up) ends at the minute of the next trade of its
+/// pair, the first of the resumed stream; in a market quiet for a minute after the
+/// report, at the clock's. The events that closed the minutes went to the core first, so
+/// the repaired candles reach it after the candles they replace (and the core keeps a
+/// repair of a minute it has not closed until it does).
 fn start_repairs(
     repairs: &mut Vec<Repair>,
     closing: Closing<'_>,
@@ -539,7 +552,13 @@ fn start_repairs(
         Closing::Clock(now) => Some(now),
     };
     for r in repairs.iter_mut().filter(|r| r.to_ms.is_none()) {
-        r.to_ms = time_for(r).map(minute_of);
+        let ends = match closing {
+            Closing::Trade(..) => true,
+            Closing::Clock(_) => r.reported.elapsed() >= std::time::Duration::from_secs(60),
+        };
+        if ends {
+            r.to_ms = time_for(r).map(|t| minute_of(t).max(r.from_ms));
+        }
     }
     let closed_by = time_for;
     let (due, wait): (Vec<Repair>, Vec<Repair>) = std::mem::take(repairs)

@@ -303,7 +303,11 @@ impl<'a> Shared<'a> {
                 events += self.read(k + 1, r);
                 if let Some(report) = r.progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
                     shown = Instant::now();
-                    report(self.progress(k, events, started, false));
+                    // A panic here (stderr gone) must not leave the others at the barrier.
+                    let progress = self.progress(k, events, started, false);
+                    if std::panic::catch_unwind(|| report(progress)).is_err() {
+                        self.fail(k + 1, BacktestError::Thread);
+                    }
                 }
             }
             self.run_chunk(k);

@@ -161,16 +161,38 @@ impl Core {
     /// still forming here is left alone: its candle is not closed, nothing to replace.
     pub(super) fn repair_candles(&mut self, candles: Vec<Candle>) {
         for c in candles {
-            let name = self.market_name(c.symbol);
             if self.aggregator.forming(c.symbol).is_some_and(|f| f.open_time_ms <= c.open_time_ms) {
-                tracing::warn!(symbol = %name, open_time_ms = c.open_time_ms, "not repaired: the minute is still forming");
+                // Kept until that minute closes here (`on_candle`), so the candle built
+                // without the lost trades does not overwrite it.
+                self.pending_repairs.push(c);
                 continue;
             }
-            tracing::info!(symbol = %name, open_time_ms = c.open_time_ms, "candle repaired from the venue's klines");
-            if !self.settings.backtest {
-                self.batch.candles.push(c);
-            }
-            self.publish("candle_corrected", || super::views::candle_json(&name, &c));
+            self.apply_repair(c);
+        }
+    }
+
+    /// Store and publish a repaired candle.
+    fn apply_repair(&mut self, c: Candle) {
+        let name = self.market_name(c.symbol);
+        tracing::info!(symbol = %name, open_time_ms = c.open_time_ms, "candle repaired from the venue's klines");
+        if !self.settings.backtest {
+            self.batch.candles.push(c);
+        }
+        self.publish("candle_corrected", || super::views::candle_json(&name, &c));
+    }
+
+    /// Repairs of minutes up to `c`'s (of its symbol), now closed here: applied after the
+    /// candle `c` itself was stored.
+    fn apply_pending_repairs(&mut self, c: &Candle) {
+        if self.pending_repairs.is_empty() {
+            return;
+        }
+        let (due, wait): (Vec<Candle>, Vec<Candle>) = std::mem::take(&mut self.pending_repairs)
+            .into_iter()
+            .partition(|r| r.symbol == c.symbol && r.open_time_ms <= c.open_time_ms);
+        self.pending_repairs = wait;
+        for r in due {
+            self.apply_repair(r);
         }
     }
 
@@ -189,6 +211,7 @@ impl Core {
             let name = self.market_name(c.symbol);
             self.publish("candle", || super::views::candle_json(&name, &c));
         }
+        self.apply_pending_repairs(&c);
         // A batch delivers the candle itself (`try_batch`).
         if !self.hold_candles {
             let given = self.next_compact.take().filter(|k| k.symbol == c.symbol.0 && k.open_time_ms == c.open_time_ms);

@@ -143,6 +143,8 @@ pub struct Core {
     /// The compact form of the candle `handle` is about to take, when the caller has it
     /// (a backtest converts each candle once for every core): used if it is that candle's.
     next_compact: Option<crate::plugins::bindings::wit::CandleCompact>,
+    /// Repaired candles of minutes still forming here (applied when they close).
+    pending_repairs: Vec<crate::market_data::Candle>,
 }
 
 /// Snapshot the paper exchange (and compact its journal) every this many journal entries.
@@ -220,6 +222,7 @@ impl Core {
             hold_candles: false,
             batch_len: dispatch::BATCH_START,
             next_compact: None,
+            pending_repairs: Vec::new(),
             exchange: exchange::Exchange::new(exchange::ExchangeSettings::from_env()),
             exchange_bus: broadcast::channel(4096).0,
             last_sweep_minute: i64::MIN,
@@ -512,5 +515,83 @@ mod start_only_tests {
             "{lines:?}"
         );
         assert!(start_only_changes(&parse(two), &parse(one)).is_empty(), "removing needs nothing");
+    }
+}
+
+#[cfg(test)]
+mod repair_tests {
+    use super::*;
+    use crate::market_data::{Candle, Tick};
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A core with no strategy on an in-memory store, live settings (candles stored).
+    fn core() -> (Core, SymbolId) {
+        let symbols = crate::market_data::feeds::shared_symbols();
+        let id = symbols.write().unwrap().intern("BTCUSDT").unwrap();
+        let settings = CoreSettings {
+            skip_first_partial: false,
+            tick_capacity: 16,
+            resume_after_ms: None,
+            feed: "test".into(),
+            backtest: false,
+            mirror_market: false,
+        };
+        let config = PluginsConfig::parse("version = 1\n", std::path::Path::new("p.toml"), &|_| None).unwrap();
+        let plugins = PluginHost::new(crate::plugins::Loader::new(None).unwrap());
+        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        let (bus, _) = broadcast::channel(16);
+        let mut core = Core::new(settings, symbols, plugins, store, config, &Default::default(), bus).unwrap();
+        core.active.insert(id); // as if a strategy traded it
+        (core, id)
+    }
+
+    fn trade(symbol: SymbolId, time_ms: i64, price: &str, n: u64) -> FeedEvent {
+        FeedEvent::Trade(Tick { symbol, time_ms, price: d(price), qty: d("1"), trade_id: n, buyer_maker: false })
+    }
+
+    fn venue_candle(symbol: SymbolId, open_time_ms: i64) -> Candle {
+        Candle {
+            symbol,
+            open_time_ms,
+            close_time_ms: open_time_ms + 59_999,
+            open: d("100"),
+            high: d("130"),
+            low: d("90"),
+            close: d("120"),
+            volume: d("7"),
+            quote_volume: Decimal::ZERO,
+            trades: 0,
+            taker_buy_base: Decimal::ZERO,
+            taker_buy_quote: Decimal::ZERO,
+        }
+    }
+
+    fn stored(core: &Core, open_time_ms: i64) -> Option<(Decimal, Decimal, Decimal, Decimal, Decimal)> {
+        let rows = core.store.candles(Some("BTCUSDT"), 10).unwrap();
+        rows.iter().find(|r| r.open_time == open_time_ms).map(|r| (r.open, r.high, r.low, r.close, r.volume))
+    }
+
+    #[test]
+    fn a_repair_replaces_a_closed_candle_and_waits_for_one_still_forming() {
+        let (mut core, id) = core();
+        let m = 1_700_000_040_000; // on a minute
+        core.handle(trade(id, m + 1_000, "110", 1));
+        core.handle(trade(id, m + 60_500, "111", 2));
+        core.flush();
+        assert_eq!(stored(&core, m), Some((d("110"), d("110"), d("110"), d("110"), d("1"))), "built from one trade");
+
+        // Minute m is closed: replaced at once. Minute m + 1 is still forming: kept until it
+        // closes, so the candle built here does not overwrite the venue's.
+        core.repair_candles(vec![venue_candle(id, m), venue_candle(id, m + 60_000)]);
+        core.flush();
+        assert_eq!(stored(&core, m), Some((d("100"), d("130"), d("90"), d("120"), d("7"))));
+        assert_eq!(stored(&core, m + 60_000), None, "not closed yet");
+        core.handle(trade(id, m + 120_500, "112", 3));
+        core.flush();
+        assert_eq!(stored(&core, m + 60_000), Some((d("100"), d("130"), d("90"), d("120"), d("7"))));
+        assert!(core.pending_repairs.is_empty());
     }
 }
