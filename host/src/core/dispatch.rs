@@ -10,6 +10,11 @@ use crate::store::SignalRecord;
 use rust_decimal::Decimal;
 use wasmtime::Store;
 
+/// The first `n` characters of `s` (all of it when shorter), borrowed.
+fn first_chars(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(at, _)| &s[..at])
+}
+
 /// How deep fills may chain (fill -> on-fill -> order -> fill ...) within one event.
 pub(super) const MAX_CHAIN: u8 = 4;
 
@@ -427,7 +432,7 @@ impl Core {
             symbol,
             side: side_in(s.side),
             price: dec_in(s.price).unwrap_or_default(),
-            reason: s.reason.chars().take(200).collect(),
+            reason: first_chars(&s.reason, 200).to_owned(),
             time_ms: self.now_ms,
         };
         let name = self.market_name(symbol);
@@ -452,7 +457,7 @@ impl Core {
             filled: Decimal::ZERO,
             status: OrderStatus::New,
             reason: None,
-            tag: req.tag.chars().take(100).collect(),
+            tag: first_chars(&req.tag, 100).to_owned(),
             time_ms: self.now_ms,
         };
         let reason = if !inst.trades(order.symbol) {
@@ -558,5 +563,17 @@ impl Core {
                 self.deliver(i, Call::Fill(wf), true, depth + 1);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod first_chars_tests {
+    #[test]
+    fn cuts_on_characters_not_bytes() {
+        assert_eq!(super::first_chars("crossover", 100), "crossover");
+        assert_eq!(super::first_chars("crossover", 5), "cross");
+        assert_eq!(super::first_chars("€€€", 2), "€€");
+        assert_eq!(super::first_chars("", 3), "");
+        assert_eq!(super::first_chars("ab", 0), "");
     }
 }
