@@ -27,6 +27,20 @@ async fn wait_until(what: &str, secs: u64, host: &Host, mut done: impl FnMut() -
     }
 }
 
+/// The binary running `toml` (one strategy, `module`.wasm) against `fake` (keys in the
+/// `prefix`_* environment), once its venue is ready; a last price is there before it
+/// connects.
+async fn start(fake: &fake::FakeExchange, prefix: &str, dir: &std::path::Path, toml: &str, module: &str) -> Host {
+    fake.state.push_trade("BTCUSDT", d("60000"), d("0.5"), false);
+    let vars = fake.env(prefix);
+    let env = vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let file = format!("{module}.wasm");
+    let setup = Setup { plugins_toml: toml, modules: vec![(&file, wasm(module))], args: vec!["run".into()], env };
+    let host = Host::start(dir, setup).unwrap();
+    host.wait_for("/api/v1/risk", 60, |v| v["venues"][0]["ready"] == Value::Bool(true)).await.unwrap();
+    host
+}
+
 /// (open, high, low, close, volume) per minute, from the exchange's trade history.
 fn candles(trades: &[FakeTrade]) -> BTreeMap<i64, (Decimal, Decimal, Decimal, Decimal, Decimal)> {
     let mut out: BTreeMap<i64, (Decimal, Decimal, Decimal, Decimal, Decimal)> = BTreeMap::new();
@@ -45,16 +59,10 @@ fn candles(trades: &[FakeTrade]) -> BTreeMap<i64, (Decimal, Decimal, Decimal, De
 async fn binance_faults_leave_candles_orders_and_position_right() {
     let fake = fake::binance::start(FakeKeys::default()).await;
     let s = &fake.state;
-    s.push_trade("BTCUSDT", d("60000"), d("0.5"), false);
     let dir = tempfile::tempdir().unwrap();
     let toml = "version = 1\n[[strategy]]\nid = \"live\"\nmodule = \"spread.wasm\"\nsymbols = [\"BTCUSDT\"]\n\
                 venue = \"binance\"\n[strategy.params]\nqty = \"0.01\"\nspread_threshold = \"0.001\"\nticks = true\n";
-    let env: Vec<(&'static str, String)> =
-        fake.env("BINANCE").into_iter().map(|(k, v)| (&*Box::leak(k.into_boxed_str()), v)).collect();
-    let setup =
-        Setup { plugins_toml: toml, modules: vec![("spread.wasm", wasm("spread"))], args: vec!["run".into()], env };
-    let host = Host::start(dir.path(), setup).unwrap();
-    host.wait_for("/api/v1/risk", 60, |v| v["venues"][0]["ready"] == Value::Bool(true)).await.unwrap();
+    let host = start(&fake, "BINANCE", dir.path(), toml, "spread").await;
     let connections = s.ws_connections();
 
     // Minutes chosen ahead of the clock, so candles close on trade time alone.
@@ -144,16 +152,10 @@ async fn kucoin_candles_built_without_the_trades_of_a_disconnect_are_repaired() 
     // replaces them, once closed, with the venue's own klines.
     let fake = fake::kucoin::start(FakeKeys::default()).await;
     let s = &fake.state;
-    s.push_trade("BTCUSDT", d("60000"), d("0.5"), false);
     let dir = tempfile::tempdir().unwrap();
     let toml = "version = 1\n[[strategy]]\nid = \"watch\"\nmodule = \"sma_ema.wasm\"\nsymbols = [\"BTCUSDT\"]\n\
                 venue = \"kucoin\"\n[strategy.params]\nqty = \"0.01\"\n";
-    let env: Vec<(&'static str, String)> =
-        fake.env("KUCOIN").into_iter().map(|(k, v)| (&*Box::leak(k.into_boxed_str()), v)).collect();
-    let setup =
-        Setup { plugins_toml: toml, modules: vec![("sma_ema.wasm", wasm("sma_ema"))], args: vec!["run".into()], env };
-    let host = Host::start(dir.path(), setup).unwrap();
-    host.wait_for("/api/v1/risk", 60, |v| v["venues"][0]["ready"] == Value::Bool(true)).await.unwrap();
+    let host = start(&fake, "KUCOIN", dir.path(), toml, "sma_ema").await;
     let connections = s.ws_connections();
 
     // Minutes ahead of the clock, so candles close on trade time alone.
