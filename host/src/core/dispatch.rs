@@ -166,9 +166,11 @@ impl Core {
     /// still forming here is left alone: its candle is not closed, nothing to replace.
     pub(super) fn repair_candles(&mut self, candles: Vec<Candle>) {
         for c in candles {
-            if self.aggregator.forming(c.symbol).is_some_and(|f| f.open_time_ms <= c.open_time_ms) {
+            let forming = self.aggregator.forming(c.symbol).is_some_and(|f| f.open_time_ms <= c.open_time_ms);
+            if forming && self.active.contains(&c.symbol) {
                 // Kept until that minute closes here (`on_candle`), so the candle built
-                // without the lost trades does not overwrite it.
+                // without the lost trades does not overwrite it. (A symbol no strategy
+                // trades any more builds no candles: nothing to wait for.)
                 self.pending_repairs.push(c);
                 continue;
             }
