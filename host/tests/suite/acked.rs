@@ -128,6 +128,7 @@ pub async fn public_market_data<V: AckedVenue>() {
     let klines = conn.klines_1m(SYM, fake.state.now_ms() - 120_000, 10).await.unwrap();
     assert_eq!(klines.last().unwrap().close, d("60010.5"));
     assert_eq!(klines.iter().map(|k| k.volume).sum::<Decimal>(), d("0.75"));
+    super::klines_are_the_minutes_from_the_start(&fake, conn.as_ref()).await;
     conn.create_order(&limit("book-1", Side::Buy, "0.1", "59000")).await.unwrap();
     let book = conn.order_book(SYM, 5).await.unwrap();
     assert_eq!(book.bids, vec![(d("59000"), d("0.1"))]);

@@ -274,6 +274,27 @@ pub async fn a_retried_order_with_the_same_client_id_is_not_placed_twice<V: Venu
     assert_eq!(fake.state.order_requests(), 2, "the second submit reached the exchange and was refused");
 }
 
+/// `klines_1m(start, limit)` is the `limit` minutes from `start` on, oldest first, on every
+/// venue, whatever the venue answers a start-only request with (Bybit: the newest of the
+/// range). The candle repair after lost trades reads old minutes this way.
+pub async fn klines_are_the_minutes_from_the_start<C: Connector + ?Sized>(fake: &FakeExchange, conn: &C) {
+    let now = fake.state.now_ms();
+    let first = now - now.rem_euclid(60_000) - 30 * 60_000;
+    for m in 0..30 {
+        fake.state.push_trade_at(
+            "SOLUSDT",
+            d("150") + Decimal::from(m),
+            d("1"),
+            m % 2 == 0,
+            first + m * 60_000 + 1_000,
+        );
+    }
+    let k = conn.klines_1m("SOLUSDT", first + 5 * 60_000, 3).await.unwrap();
+    let minutes: Vec<i64> = k.iter().map(|k| (k.open_time_ms - first) / 60_000).collect();
+    assert_eq!(minutes, [5, 6, 7], "{k:?}");
+    assert_eq!(k[0].close, d("155"));
+}
+
 pub async fn market_data_calls_read_the_fake_market<V: Venue>() {
     let fake = V::start(FakeKeys::default()).await;
     for i in 0..5 {
@@ -288,8 +309,9 @@ pub async fn market_data_calls_read_the_fake_market<V: Venue>() {
     }
     let tick = c.ticker("ETHUSDT").await.unwrap();
     assert_eq!((tick.last, tick.volume_24h), (d("3004"), Some(d("2.5"))));
-    let k = c.klines_1m("ETHUSDT", 0, 10).await.unwrap();
+    let k = c.klines_1m("ETHUSDT", fake.state.now_ms() - 9 * 60_000, 10).await.unwrap();
     assert_eq!(k.iter().map(|k| k.volume).sum::<Decimal>(), d("2.5"));
+    klines_are_the_minutes_from_the_start(&fake, &c).await;
     let book = c.order_book("ETHUSDT", 5).await.unwrap();
     assert!(book.bids.is_empty() && book.asks.is_empty());
     assert_eq!(c.symbols().await.unwrap(), ["BTCUSDT", "ETHUSDT"]);

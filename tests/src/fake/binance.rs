@@ -208,7 +208,12 @@ async fn rest(State(s): State<FakeState>, method: Method, uri: Uri, headers: Hea
             let from = params.get("fromId").and_then(|f| f.parse().ok());
             ok(Value::Array(s.trades(&symbol, from, limit.min(1000)).iter().map(trade_json).collect()))
         }
-        ("GET", "/api/v3/klines") => ok(klines(&s, &symbol, params.get("startTime").and_then(|t| t.parse().ok()))),
+        ("GET", "/api/v3/klines") => ok(klines(
+            &s,
+            &symbol,
+            params.get("startTime").and_then(|t| t.parse().ok()),
+            params.get("limit").and_then(|t| t.parse().ok()),
+        )),
         ("GET", "/api/v3/account") => {
             let balances: Vec<Value> = s
                 .balances()
@@ -294,11 +299,13 @@ fn exchange_info() -> Value {
     json!({"timezone": "UTC", "serverTime": 0, "rateLimits": [], "symbols": [sym("BTCUSDT", "BTC"), sym("ETHUSDT", "ETH")]})
 }
 
-fn klines(s: &FakeState, symbol: &str, start: Option<i64>) -> Value {
+/// Binance's answer: from `start` on, oldest first, at most `limit` (default 500).
+fn klines(s: &FakeState, symbol: &str, start: Option<i64>, limit: Option<usize>) -> Value {
     let rows: Vec<Value> = s
         .minute_bars(symbol)
         .into_iter()
         .filter(|b| start.is_none_or(|st| b.open_ms >= st - st.rem_euclid(60_000)))
+        .take(limit.unwrap_or(500).clamp(1, 1000))
         .map(|b| {
             json!([
                 b.open_ms,

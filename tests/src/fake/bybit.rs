@@ -189,7 +189,9 @@ async fn rest(State(s): State<FakeState>, method: Method, uri: Uri, headers: Hea
             ok(&s, json!({"category": category, "list": list}))
         }
         ("GET", "/v5/market/kline") => {
-            ok(&s, json!({"category": category, "symbol": symbol, "list": klines(&s, &symbol)}))
+            let bound = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+            let list = klines(&s, &symbol, bound("start"), bound("end"), get("limit").and_then(|l| l.parse().ok()));
+            ok(&s, json!({"category": category, "symbol": symbol, "list": list}))
         }
         ("GET", "/v5/account/wallet-balance") => {
             let coins: Vec<Value> = s
@@ -273,10 +275,15 @@ fn instruments(category: &str) -> Value {
     json!({"category": category, "list": [sym("BTCUSDT", "BTC"), sym("ETHUSDT", "ETH")], "nextPageCursor": ""})
 }
 
-fn klines(s: &FakeState, symbol: &str) -> Vec<Value> {
+/// Bybit's answer: the candles between `start` and `end` (now by default), newest first,
+/// at most `limit` (default 200): when more fall in the range, the newest.
+fn klines(s: &FakeState, symbol: &str, start: Option<i64>, end: Option<i64>, limit: Option<usize>) -> Vec<Value> {
     s.minute_bars(symbol)
         .into_iter()
         .rev()
+        .filter(|b| start.is_none_or(|st| b.open_ms >= st - st.rem_euclid(60_000)))
+        .filter(|b| end.is_none_or(|e| b.open_ms <= e))
+        .take(limit.unwrap_or(200).clamp(1, 1000))
         .map(|b| {
             json!([
                 b.open_ms.to_string(),

@@ -276,15 +276,24 @@ impl Connector for BybitConnector {
     }
 
     async fn klines_1m(&self, symbol: &str, start_ms: i64, limit: usize) -> ConnectorResult<Vec<Kline>> {
+        // Bybit answers the newest `limit` candles of [start, end], end = now by default:
+        // the end is given so that they are the `limit` minutes from the start.
+        let limit = limit.clamp(1, 1000);
+        let start = start_ms - start_ms.rem_euclid(60_000);
+        let end = start + limit as i64 * 60_000 - 1;
         let params = [
             ("category", self.category().to_string()),
             ("symbol", symbol.to_string()),
             ("interval", "1".to_string()),
-            ("start", start_ms.to_string()),
-            ("limit", limit.clamp(1, 1000).to_string()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("limit", limit.to_string()),
         ];
         let result = self.public("/v5/market/kline", &params).await?;
-        parse::klines(symbol, &result, self.inner.rest.now_ms()).map_err(|e| self.decode(e))
+        let mut klines = parse::klines(symbol, &result, self.inner.rest.now_ms()).map_err(|e| self.decode(e))?;
+        klines.retain(|k| (start..=end).contains(&k.open_time_ms));
+        klines.truncate(limit);
+        Ok(klines)
     }
 
     async fn balances(&self) -> ConnectorResult<Vec<Balance>> {
