@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// Events read ahead and run through one variant after another.
 const CHUNK: usize = 4096;
+/// The first chunk when the reader has a thread of its own: the variants wait for it.
+const FIRST_CHUNK: usize = 512;
 
 /// What a backtest needs.
 #[derive(Debug, Clone)]
@@ -126,7 +128,10 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
     if let Some((path, Err(e))) = modules.iter().find(|(_, r)| r.is_err()) {
         return Err(BacktestError::Variant(format!("{}: {e}", path.display())));
     }
+    // Threads that run variants; a thread left over (fewer variants than threads) reads
+    // the data while they run, instead of the first of them reading between chunks.
     let threads = settings.threads.clamp(1, config.strategies.len().max(1));
+    let own_reader = settings.threads > threads;
     let symbols = feeds::shared_symbols();
     let markets = config.qualified_markets().into_iter().map(|m| m.name).collect();
     let replay = feeds::ReplayConfig { markets, ..Default::default() };
@@ -158,12 +163,22 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
         }
         cores.push(Mutex::new(Some(core)));
     }
-    let shared = Shared::new(cores, &config.strategies, symbols, threads, settings.batch_candles);
+    let shared =
+        Shared::new(cores, &config.strategies, symbols, threads + usize::from(own_reader), settings.batch_candles);
+    let reader = Reader { feed: &mut *feed, progress: settings.progress, runs_variants: !own_reader };
     std::thread::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(|| shared.work(None));
+        if own_reader {
+            scope.spawn(|| shared.work(Some(reader)));
+            for _ in 1..threads {
+                scope.spawn(|| shared.work(None));
+            }
+            shared.work(None);
+        } else {
+            for _ in 1..threads {
+                scope.spawn(|| shared.work(None));
+            }
+            shared.work(Some(reader));
         }
-        shared.work(Some(Reader { feed: &mut *feed, progress: settings.progress }));
     });
     if let Some(e) = shared.error.lock().map_err(|_| BacktestError::Thread)?.take() {
         return Err(e);
@@ -203,11 +218,13 @@ struct Chunk {
     compact: Vec<Option<wit::CandleCompact>>,
 }
 
-/// What the first thread does besides running variants: it reads the data, one chunk
-/// ahead of the others.
+/// What one thread does besides (or instead of) running variants: it reads the data,
+/// one chunk ahead of the others.
 struct Reader<'f> {
     feed: &'f mut dyn Feed,
     progress: Option<fn(Progress)>,
+    /// False when the reader has a thread of its own (a core no variant needs).
+    runs_variants: bool,
 }
 
 /// The variants and the data they share across threads.
@@ -215,7 +232,7 @@ struct Reader<'f> {
 /// Chunk `k` of events is in `chunks[k % 2]`; while every thread runs it through variants
 /// (each taking the next variant not yet taken, costliest first by the last chunk's
 /// times, so the threads finish together however uneven the variants are), the first
-/// thread reads chunk `k + 1` into the other slot. One barrier per chunk: behind it,
+/// thread (or a thread of its own) reads chunk `k + 1` into the other slot. One barrier per chunk: behind it,
 /// every variant has finished chunk `k - 1` and chunk `k` is read.
 struct Shared<'a> {
     /// One core per variant (taken by `finish` at the end) and its configuration.
@@ -280,8 +297,10 @@ impl<'a> Shared<'a> {
     /// the variants this thread takes. The thread with the `reader` reads the data.
     fn work(&self, mut reader: Option<Reader<'_>>) {
         let (mut events, started, mut shown) = (0u64, Instant::now(), Instant::now());
+        let runs_variants = reader.as_ref().is_none_or(|r| r.runs_variants);
         if let Some(r) = reader.as_mut() {
-            events += self.read(0, r);
+            // A reader of its own makes the first chunk short: nothing runs until it is read.
+            events += self.read(0, r, if r.runs_variants { CHUNK } else { FIRST_CHUNK });
         }
         let mut k = 0usize;
         loop {
@@ -300,7 +319,7 @@ impl<'a> Shared<'a> {
                     *o = order;
                 }
                 self.next[1 - slot].store(0, Ordering::Relaxed);
-                events += self.read(k + 1, r);
+                events += self.read(k + 1, r, CHUNK);
                 if let Some(report) = r.progress.filter(|_| shown.elapsed() > Duration::from_secs(1)) {
                     shown = Instant::now();
                     // A panic here (stderr gone) must not leave the others at the barrier.
@@ -310,13 +329,15 @@ impl<'a> Shared<'a> {
                     }
                 }
             }
-            self.run_chunk(k);
+            if runs_variants {
+                self.run_chunk(k);
+            }
             k += 1;
         }
         if let Some(report) = reader.and_then(|r| r.progress).filter(|_| started.elapsed() > Duration::from_secs(1)) {
             report(self.progress(k.saturating_sub(1), events, started, true));
         }
-        if self.error.lock().map_or(true, |e| e.is_some()) {
+        if !runs_variants || self.error.lock().map_or(true, |e| e.is_some()) {
             return;
         }
         // The data is read: finish the variants, again each taking the next one left.
@@ -339,9 +360,9 @@ impl<'a> Shared<'a> {
         }
     }
 
-    /// Read chunk `k` into its slot; an empty chunk (the end) or an error stops the run
-    /// before it. Returns the number of events read.
-    fn read(&self, k: usize, r: &mut Reader<'_>) -> u64 {
+    /// Read chunk `k` (up to `limit` events) into its slot; an empty chunk (the end) or an
+    /// error stops the run before it. Returns the number of events read.
+    fn read(&self, k: usize, r: &mut Reader<'_>, limit: usize) -> u64 {
         let Ok(mut slot) = self.chunks[k % 2].write() else {
             self.fail(k, BacktestError::Thread);
             return 0;
@@ -349,7 +370,7 @@ impl<'a> Shared<'a> {
         let Chunk { events: chunk, compact } = &mut *slot;
         chunk.clear();
         let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            while chunk.len() < CHUNK {
+            while chunk.len() < limit {
                 match next(&mut *r.feed)? {
                     Some(event) => chunk.push(event),
                     None => break,
