@@ -91,16 +91,9 @@ fn main() {
         let before = fake.state.order_instants().len();
         let t0 = Instant::now();
         fake.state.push_trade("BTCUSDT", price, Decimal::new(1, 2), i % 2 == 1);
-        let deadline = t0 + Duration::from_secs(5);
-        loop {
-            let at = fake.state.order_instants();
-            if at.len() > before {
-                wire.push(at[before] - t0);
-                break;
-            }
-            assert!(Instant::now() < deadline, "round {i}: no order");
-            std::thread::sleep(Duration::from_micros(20));
-        }
+        // Blocks on the fake's notification: no polling thread competes with the host.
+        let at = fake.state.wait_order_instant(before, Duration::from_secs(5));
+        wire.push(at.unwrap_or_else(|| panic!("round {i}: no order")) - t0);
         // Let the fill come back before the next decision.
         std::thread::sleep(Duration::from_millis(3));
     }

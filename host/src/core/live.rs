@@ -254,10 +254,15 @@ impl Core {
     }
 
     fn refuse(&mut self, order_id: u64, reason: String) {
+        self.end_unsent(order_id, OrderStatus::Rejected, reason);
+    }
+
+    /// An order that never reached the exchange ends with `status`.
+    fn end_unsent(&mut self, order_id: u64, status: OrderStatus, reason: String) {
         let Some(lo) = self.live.open.remove(&order_id) else { return };
         self.live.by_client.remove(&lo.client_id);
         let mut order = lo.order;
-        order.status = OrderStatus::Rejected;
+        order.status = status;
         order.reason = Some(reason);
         self.record_order_result(order, Vec::new(), 0);
     }
@@ -271,6 +276,10 @@ impl Core {
                 }
             }
             LiveEvent::Accepted { venue: _, order_id, order } => self.apply_exchange_order(order_id, &order, None),
+            LiveEvent::Withdrawn { venue, order_id } => {
+                tracing::info!(%venue, order_id, "order canceled before it was sent");
+                self.end_unsent(order_id, OrderStatus::Canceled, "canceled before it was sent to the exchange".into());
+            }
             LiveEvent::Refused { venue, order_id, reason } => {
                 tracing::warn!(%venue, order_id, %reason, "order refused");
                 self.refuse(order_id, reason);

@@ -7,21 +7,30 @@
 //!   418) is retried with the same client order id after the wait the exchange asked
 //!   for; connectors answer a duplicate client id with the existing order, so a retry
 //!   never makes a second order.
+//! * **Requests side by side, in a safe order.** Each placement and cancel is a request of
+//!   its own, so one slow answer (or a retry waiting out a 429) holds up nothing else:
+//!   not the other orders, not the private stream. Two rules keep the order that
+//!   matters: a cancel of an order still being placed goes out once the placement is
+//!   answered (before, the exchange would not know the order), and a new order on a
+//!   symbol waits for the cancels on that symbol still working (they free the balance it
+//!   may need). A cancel of an order not sent yet withdraws it.
 //! * **Reconcile before trading.** On start and after every reconnect of the private
 //!   stream, the router fetches exchange info, open orders, the state of every order the
 //!   host tracks, and balances, and reports them; orders from the core wait in a queue
 //!   until that is done. Open orders carrying this host's client-id prefix that the host
 //!   does not track are canceled (never an untracked order).
-//! * **Kill switch.** `CancelAll` drops queued orders and cancels every tracked order.
+//! * **Kill switch.** `CancelAll` drops queued orders, cancels every tracked order (those
+//!   still being placed as soon as they are answered) and every other open order.
 
 use crate::connectors::{
     Balance, Connector, ConnectorError, ExchangeId, ExchangeOrder, OrderRef, OrderRequest, OrderUpdate, OwnTrade,
     StreamEvent, Subscription, SymbolRules,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::task::{Id as TaskId, JoinSet};
 
 /// What the core asks of a venue.
 #[derive(Debug, Clone)]
@@ -73,6 +82,13 @@ pub enum LiveEvent {
         order_id: u64,
         /// As the exchange reports it.
         order: ExchangeOrder,
+    },
+    /// The core canceled the order before it was sent: it never reaches the exchange.
+    Withdrawn {
+        /// Venue.
+        venue: ExchangeId,
+        /// Host order id.
+        order_id: u64,
     },
     /// The order was not placed.
     Refused {
@@ -127,9 +143,35 @@ pub struct Router {
     connector: Arc<dyn Connector>,
     prefix: String,
     sink: Sink,
+    /// Orders on the exchange or on their way: client id -> (host order id, symbol).
     tracked: BTreeMap<String, (u64, String)>,
-    queue: VecDeque<LiveCommand>,
+    /// Placements not sent yet, in the order the core sent them: the venue is not
+    /// reconciled, or cancels on their symbol are still working.
+    waiting: VecDeque<(u64, OrderRequest)>,
     ready: bool,
+    /// Requests on their way to the exchange, and what each is about.
+    running: JoinSet<Done>,
+    jobs: HashMap<TaskId, Job>,
+    /// Placements on their way (client id), each with whether a cancel waits for it.
+    placing: HashMap<String, bool>,
+    /// Per symbol, cancels asked for and not finished (waiting for their placement or on
+    /// their way).
+    canceling: HashMap<String, usize>,
+}
+
+/// What a request on its way is about (to clean up after it, even if it panicked).
+#[derive(Debug, Clone)]
+enum Job {
+    Place { order_id: u64, client_id: String, symbol: String },
+    Cancel { client_id: String, symbol: String },
+    Sweep,
+}
+
+/// How a request ended: whether its order may still be open on the exchange (`None`:
+/// unknown, the request failed).
+#[derive(Debug, Clone, Copy)]
+struct Done {
+    open: Option<bool>,
 }
 
 /// Most attempts at sending one order before it is reported refused.
@@ -145,8 +187,12 @@ impl Router {
             prefix,
             sink,
             tracked: BTreeMap::new(),
-            queue: VecDeque::new(),
+            waiting: VecDeque::new(),
             ready: false,
+            running: JoinSet::new(),
+            jobs: HashMap::new(),
+            placing: HashMap::new(),
+            canceling: HashMap::new(),
         }
     }
 
@@ -162,16 +208,17 @@ impl Router {
             }
         };
         // While not reconciled (a failed reconciliation: throttled, banned, network), try
-        // again every second; queued orders wait for it.
+        // again every second; waiting orders wait for it.
         // (The first tick a second from now: the stream's `Connected` reconciles first.)
         let second = Duration::from_secs(1);
         let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    None => return,
+                    None => break,
                     Some(c) => self.command(c).await,
                 },
+                Some(done) = self.running.join_next_with_id(), if !self.running.is_empty() => self.finished(done),
                 ev = async { match stream.as_mut() { Some(s) => s.events.recv().await, None => std::future::pending().await } } => match ev {
                     None => {
                         stream = None;
@@ -194,12 +241,14 @@ impl Router {
                 }
             }
         }
+        // The core is gone (shutdown): let the requests already sent finish.
+        while let Some(done) = self.running.join_next_with_id().await {
+            self.finished(done);
+        }
     }
 
     fn emit(&self, ev: LiveEvent) {
-        if !(self.sink)(ev) {
-            tracing::debug!(venue = %self.venue, "core gone; live event dropped");
-        }
+        emit(&self.sink, self.venue, ev);
     }
 
     async fn load_rules(&mut self) {
@@ -232,98 +281,151 @@ impl Router {
             LiveCommand::Track { order_id, symbol, client_id } => {
                 self.tracked.insert(client_id, (order_id, symbol));
             }
-            LiveCommand::CancelAll => {
-                let dropped = self.queue.len();
-                for c in self.queue.drain(..) {
-                    if let LiveCommand::Place { order_id, .. } = c {
-                        (self.sink)(LiveEvent::Refused {
-                            venue: self.venue,
-                            order_id,
-                            reason: "kill switch: order not sent".into(),
-                        });
-                    }
-                }
-                let tracked: Vec<(String, (u64, String))> =
-                    self.tracked.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                tracing::warn!(venue = %self.venue, queued = dropped, open = tracked.len(), "kill switch: canceling every open order");
-                for (client_id, (order_id, symbol)) in tracked {
-                    self.cancel(order_id, &symbol, &client_id).await;
-                }
-                // Everything else open on the account too (manual orders, other tools):
-                // the kill switch leaves nothing working.
-                match self.connector.open_orders(None).await {
-                    Ok(open) => {
-                        for o in open {
-                            if let Err(e) =
-                                self.connector.cancel_order(&o.symbol, &OrderRef::Exchange(o.order_id.clone())).await
-                            {
-                                tracing::warn!(venue = %self.venue, order = %o.order_id, error = %e, "kill switch: cancel failed");
-                            }
-                        }
-                    }
-                    Err(e) => tracing::error!(venue = %self.venue, error = %e, "kill switch: cannot list open orders"),
-                }
-            }
-            c @ LiveCommand::Place { .. } if !self.ready => self.queue.push_back(c),
+            LiveCommand::CancelAll => self.cancel_all(),
             LiveCommand::Place { order_id, request } => {
                 crate::connectors::latency::stage("4 router has the order");
-                self.place(order_id, request).await
+                self.waiting.push_back((order_id, request));
+                self.release();
             }
-            LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, &symbol, &client_id).await,
+            LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, symbol, client_id),
         }
     }
 
-    async fn place(&mut self, order_id: u64, request: OrderRequest) {
-        self.tracked.insert(request.client_order_id.clone(), (order_id, request.symbol.clone()));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.connector.create_order(&request).await {
-                Ok(order) => {
-                    if !order.status.is_open() {
-                        self.tracked.remove(&request.client_order_id);
+    /// Send the waiting placements that may go: the venue is reconciled and no cancel on
+    /// their symbol is working. The others keep their order.
+    fn release(&mut self) {
+        if !self.ready || self.waiting.is_empty() {
+            return;
+        }
+        let mut keep = VecDeque::new();
+        while let Some((order_id, request)) = self.waiting.pop_front() {
+            if self.canceling.get(&request.symbol).is_some_and(|n| *n > 0) {
+                keep.push_back((order_id, request));
+            } else {
+                self.place(order_id, request);
+            }
+        }
+        self.waiting = keep;
+    }
+
+    fn place(&mut self, order_id: u64, request: OrderRequest) {
+        let client_id = request.client_order_id.clone();
+        let symbol = request.symbol.clone();
+        self.tracked.insert(client_id.clone(), (order_id, symbol.clone()));
+        self.placing.insert(client_id.clone(), false);
+        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
+        let task = self.running.spawn(place(connector, sink, venue, order_id, request));
+        self.jobs.insert(task.id(), Job::Place { order_id, client_id, symbol });
+    }
+
+    fn cancel(&mut self, order_id: u64, symbol: String, client_id: String) {
+        if let Some(at) = self.waiting.iter().position(|(id, _)| *id == order_id) {
+            // Not sent yet: it never will be.
+            self.waiting.remove(at);
+            self.emit(LiveEvent::Withdrawn { venue: self.venue, order_id });
+            return;
+        }
+        *self.canceling.entry(symbol.clone()).or_default() += 1;
+        match self.placing.get_mut(&client_id) {
+            // The exchange may not know it yet: cancel once the placement is answered.
+            Some(wanted) => *wanted = true,
+            None => self.send_cancel(order_id, symbol, client_id),
+        }
+    }
+
+    fn send_cancel(&mut self, order_id: u64, symbol: String, client_id: String) {
+        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
+        let task = self.running.spawn(cancel(connector, sink, venue, order_id, symbol.clone(), client_id.clone()));
+        self.jobs.insert(task.id(), Job::Cancel { client_id, symbol });
+    }
+
+    /// A cancel on `symbol` is over: placements waiting for it may go.
+    fn cancel_over(&mut self, symbol: &str) {
+        if let Some(n) = self.canceling.get_mut(symbol) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.canceling.remove(symbol);
+                self.release();
+            }
+        }
+    }
+
+    /// A request came back (or its task died: then the order's state is unknown).
+    fn finished(&mut self, done: Result<(TaskId, Done), tokio::task::JoinError>) {
+        let (id, open) = match done {
+            Ok((id, d)) => (id, d.open),
+            Err(e) => {
+                tracing::error!(venue = %self.venue, error = %e, "an exchange request failed unexpectedly");
+                (e.id(), None)
+            }
+        };
+        let Some(job) = self.jobs.remove(&id) else { return };
+        match job {
+            Job::Place { order_id, client_id, symbol } => {
+                let cancel_wanted = self.placing.remove(&client_id).unwrap_or(false);
+                if open == Some(false) {
+                    self.tracked.remove(&client_id);
+                    if cancel_wanted {
+                        self.cancel_over(&symbol);
                     }
-                    self.emit(LiveEvent::Accepted { venue: self.venue, order_id, order });
-                    return;
+                } else if cancel_wanted {
+                    self.send_cancel(order_id, symbol, client_id);
                 }
-                Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
-                    let wait = e.retry_wait().unwrap_or(Duration::from_millis(200));
-                    tracing::warn!(venue = %self.venue, order_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "order not confirmed; retrying with the same client order id");
-                    tokio::time::sleep(wait).await;
+            }
+            Job::Cancel { client_id, symbol } => {
+                if open == Some(false) {
+                    self.tracked.remove(&client_id);
                 }
-                Err(e) => {
-                    // A definite refusal, or retries exhausted: make sure nothing was
-                    // placed under this client id before reporting it refused.
-                    let symbol = request.symbol.clone();
-                    let lookup = OrderRef::Client(request.client_order_id.clone());
-                    if e.is_retryable()
-                        && let Ok(order) = self.connector.get_order(&symbol, &lookup).await
-                    {
-                        self.emit(LiveEvent::Accepted { venue: self.venue, order_id, order });
-                        return;
+                self.cancel_over(&symbol);
+            }
+            Job::Sweep => {}
+        }
+    }
+
+    /// The kill switch: nothing waiting is sent, every tracked order is canceled (those
+    /// being placed once answered), then every other open order of the account.
+    fn cancel_all(&mut self) {
+        let dropped = self.waiting.len();
+        for (order_id, _) in std::mem::take(&mut self.waiting) {
+            self.emit(LiveEvent::Refused { venue: self.venue, order_id, reason: "kill switch: order not sent".into() });
+        }
+        let tracked: Vec<(String, (u64, String))> = self.tracked.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        tracing::warn!(venue = %self.venue, queued = dropped, open = tracked.len(), "kill switch: canceling every open order");
+        let already: Vec<String> = self
+            .jobs
+            .values()
+            .filter_map(|j| match j {
+                Job::Cancel { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            })
+            .collect();
+        for (client_id, (order_id, symbol)) in tracked {
+            if !already.contains(&client_id) && self.placing.get(&client_id) != Some(&true) {
+                self.cancel(order_id, symbol, client_id);
+            }
+        }
+        // Everything else open on the account too (manual orders, other tools): the kill
+        // switch leaves nothing working.
+        let keep: Vec<String> = self.tracked.keys().cloned().collect();
+        let (connector, venue) = (self.connector.clone(), self.venue);
+        let task = self.running.spawn(async move {
+            match connector.open_orders(None).await {
+                Ok(open) => {
+                    for o in open.into_iter().filter(|o| !keep.contains(&o.client_order_id)) {
+                        if let Err(e) = connector.cancel_order(&o.symbol, &OrderRef::Exchange(o.order_id.clone())).await {
+                            tracing::warn!(venue = %venue, order = %o.order_id, error = %e, "kill switch: cancel failed");
+                        }
                     }
-                    self.tracked.remove(&request.client_order_id);
-                    self.emit(LiveEvent::Refused { venue: self.venue, order_id, reason: e.to_string() });
-                    return;
                 }
+                Err(e) => tracing::error!(venue = %venue, error = %e, "kill switch: cannot list open orders"),
             }
-        }
+            Done { open: None }
+        });
+        self.jobs.insert(task.id(), Job::Sweep);
     }
 
-    async fn cancel(&mut self, order_id: u64, symbol: &str, client_id: &str) {
-        match self.connector.cancel_order(symbol, &OrderRef::Client(client_id.to_string())).await {
-            Ok(order) => self.update(OrderUpdate { order, fill: None }),
-            Err(ConnectorError::OrderNotFound { .. }) => {
-                // Already final: look it up so the core learns how it ended.
-                if let Ok(order) = self.connector.get_order(symbol, &OrderRef::Client(client_id.to_string())).await {
-                    self.update(OrderUpdate { order, fill: None });
-                }
-            }
-            Err(e) => tracing::warn!(venue = %self.venue, order_id, error = %e, "cancel failed"),
-        }
-    }
-
-    /// Bring the host's view in line with the exchange, then release queued orders.
+    /// Bring the host's view in line with the exchange, then release waiting orders.
+    /// Orders still being placed are left to their placement's answer.
     async fn reconcile(&mut self) {
         let open = match self.connector.open_orders(None).await {
             Ok(o) => o,
@@ -338,7 +440,12 @@ impl Router {
                 let _ = self.connector.cancel_order(&o.symbol, &OrderRef::Exchange(o.order_id.clone())).await;
             }
         }
-        let tracked: Vec<(String, (u64, String))> = self.tracked.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let tracked: Vec<(String, (u64, String))> = self
+            .tracked
+            .iter()
+            .filter(|(k, _)| !self.placing.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (client_id, (_, symbol)) in tracked {
             let order = match open.iter().find(|o| o.client_order_id == client_id) {
                 Some(o) => Ok(o.clone()),
@@ -381,11 +488,80 @@ impl Router {
         }
         self.ready = true;
         self.emit(LiveEvent::Ready { venue: self.venue, up: true, detail: "reconciled".into() });
-        while self.ready {
-            let Some(c) = self.queue.pop_front() else { break };
-            if let LiveCommand::Place { order_id, request } = c {
-                self.place(order_id, request).await;
+        self.release();
+    }
+}
+
+fn emit(sink: &Sink, venue: ExchangeId, ev: LiveEvent) {
+    if !sink(ev) {
+        tracing::debug!(venue = %venue, "core gone; live event dropped");
+    }
+}
+
+/// Send one order, retrying with the same client order id while the failure is
+/// retryable; report how it went. `open`: whether it may be working on the exchange.
+async fn place(
+    connector: Arc<dyn Connector>,
+    sink: Sink,
+    venue: ExchangeId,
+    order_id: u64,
+    request: OrderRequest,
+) -> Done {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match connector.create_order(&request).await {
+            Ok(order) => {
+                let open = order.status.is_open();
+                emit(&sink, venue, LiveEvent::Accepted { venue, order_id, order });
+                return Done { open: Some(open) };
+            }
+            Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
+                let wait = e.retry_wait().unwrap_or(Duration::from_millis(200));
+                tracing::warn!(venue = %venue, order_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "order not confirmed; retrying with the same client order id");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                // A definite refusal, or retries exhausted: make sure nothing was placed
+                // under this client id before reporting it refused.
+                let lookup = OrderRef::Client(request.client_order_id.clone());
+                if e.is_retryable()
+                    && let Ok(order) = connector.get_order(&request.symbol, &lookup).await
+                {
+                    let open = order.status.is_open();
+                    emit(&sink, venue, LiveEvent::Accepted { venue, order_id, order });
+                    return Done { open: Some(open) };
+                }
+                emit(&sink, venue, LiveEvent::Refused { venue, order_id, reason: e.to_string() });
+                return Done { open: Some(false) };
             }
         }
     }
+}
+
+/// Cancel one order by its client id; report how it ended.
+async fn cancel(
+    connector: Arc<dyn Connector>,
+    sink: Sink,
+    venue: ExchangeId,
+    order_id: u64,
+    symbol: String,
+    client_id: String,
+) -> Done {
+    let by_client = OrderRef::Client(client_id);
+    let order = match connector.cancel_order(&symbol, &by_client).await {
+        Ok(order) => order,
+        // Already final: look it up so the core learns how it ended.
+        Err(ConnectorError::OrderNotFound { .. }) => match connector.get_order(&symbol, &by_client).await {
+            Ok(order) => order,
+            Err(_) => return Done { open: None },
+        },
+        Err(e) => {
+            tracing::warn!(venue = %venue, order_id, error = %e, "cancel failed");
+            return Done { open: None };
+        }
+    };
+    let open = order.status.is_open();
+    emit(&sink, venue, LiveEvent::Update { venue, update: OrderUpdate { order, fill: None } });
+    Done { open: Some(open) }
 }

@@ -174,6 +174,9 @@ async fn rest(State(s): State<FakeState>, method: Method, uri: Uri, headers: Hea
         return resp;
     }
     let limit: usize = params.get("limit").and_then(|l| l.parse().ok()).unwrap_or(500);
+    if path == "/api/v3/order" && method != Method::GET {
+        s.pass_gate().await;
+    }
     match (method.as_str(), path.as_str()) {
         ("GET", "/api/v3/ping") => ok(json!({})),
         ("GET", "/api/v3/time") => ok(json!({"serverTime": s.now_ms()})),

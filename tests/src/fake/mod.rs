@@ -16,7 +16,7 @@ pub mod kucoin;
 
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
 /// Keys the fake accepts.
@@ -180,6 +180,12 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct FakeState {
     inner: Arc<Mutex<Inner>>,
+    /// Notified whenever an order-placement request arrives (benchmarks wait on it).
+    order_arrived: Arc<Condvar>,
+    /// While true, order placements and cancels wait before being handled (a slow
+    /// exchange, for tests of requests side by side); and how many wait.
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
+    at_gate: Arc<std::sync::atomic::AtomicUsize>,
     events: broadcast::Sender<FakeEvent>,
     /// Keys it accepts.
     pub keys: FakeKeys,
@@ -229,6 +235,9 @@ impl FakeState {
                 log: Vec::new(),
                 order_instants: Vec::new(),
             })),
+            order_arrived: Arc::new(Condvar::new()),
+            gate: Arc::new(tokio::sync::watch::Sender::new(false)),
+            at_gate: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             events,
             keys,
         }
@@ -313,6 +322,43 @@ impl FakeState {
     /// When each order-placement request reached the fake's handler (benchmarks).
     pub fn order_instants(&self) -> Vec<std::time::Instant> {
         self.lock().order_instants.clone()
+    }
+
+    /// Hold (true) or let through (false) order placements and cancels: held, each waits
+    /// before the fake handles it, as on a slow exchange.
+    pub fn hold_orders(&self, held: bool) {
+        self.gate.send_replace(held);
+    }
+
+    /// Order placements and cancels waiting at the gate now.
+    pub fn orders_held(&self) -> usize {
+        self.at_gate.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Wait while orders are held (called by a fake's handlers).
+    pub async fn pass_gate(&self) {
+        let mut rx = self.gate.subscribe();
+        if !*rx.borrow() {
+            return;
+        }
+        self.at_gate.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = rx.wait_for(|held| !held).await;
+        self.at_gate.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Block until order-placement request number `n` (0-based) has arrived, up to
+    /// `timeout`; when it arrived. A benchmark waits here instead of polling, so its
+    /// thread takes no CPU while the host works.
+    pub fn wait_order_instant(&self, n: usize, timeout: std::time::Duration) -> Option<std::time::Instant> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut g = self.lock();
+        loop {
+            if let Some(at) = g.order_instants.get(n) {
+                return Some(*at);
+            }
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            g = self.order_arrived.wait_timeout(g, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
     }
 
     /// Order-placement requests received (including refused ones).
@@ -438,6 +484,7 @@ impl FakeState {
         let (order, events) = {
             let mut g = self.lock();
             g.order_instants.push(std::time::Instant::now());
+            self.order_arrived.notify_all();
             g.order_requests += 1;
             if !client_id.is_empty() && g.orders.iter().any(|o| o.client_id == client_id) {
                 return Err(FakeReject::DuplicateClientId);
