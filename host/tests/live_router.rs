@@ -2,7 +2,8 @@
 //! fake Binance, whose order placements and cancels can be held as on a slow exchange:
 //! requests go out side by side, a cancel of an order still being placed waits for its
 //! answer, a new order waits for the cancels on its symbol, and an order canceled before
-//! it was sent is withdrawn.
+//! it was sent is withdrawn; the kill switch reaches an order still being placed, and a
+//! reconciliation leaves such an order to its answer.
 
 mod suite;
 
@@ -169,4 +170,49 @@ async fn a_new_order_waits_for_the_cancels_on_its_symbol_and_one_canceled_unsent
     let open: Vec<String> = live.fake.state.open_orders(None).into_iter().map(|o| o.client_id).collect();
     assert_eq!(open.len(), 2, "{open:?}");
     assert!(open.contains(&client(2)) && open.contains(&client(3)));
+}
+
+#[tokio::test]
+async fn the_kill_switch_cancels_an_order_still_being_placed_once_it_is_answered() {
+    let mut live = start().await;
+    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
+    next(&mut live.events, accepted(1)).await;
+    live.fake.state.hold_orders(true);
+    live.commands.send(limit_buy(2, "ETHUSDT", "2000", "0.01")).unwrap();
+    assert_eq!(held(&live, 1).await, 1);
+    live.commands.send(LiveCommand::CancelAll).unwrap();
+    // Order 1 is canceled at once (its cancel waits at the exchange's gate too).
+    assert_eq!(held(&live, 2).await, 2);
+    live.fake.state.hold_orders(false);
+    next(&mut live.events, accepted(2)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !live.fake.state.open_orders(None).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(live.fake.state.open_orders(None).is_empty(), "nothing left working");
+    let requests = order_requests(&live);
+    assert_eq!(requests.iter().filter(|r| r.starts_with("DELETE")).count(), 2, "{requests:?}");
+}
+
+#[tokio::test]
+async fn a_reconciliation_leaves_an_order_being_placed_to_its_answer() {
+    let mut live = start().await;
+    live.fake.state.hold_orders(true);
+    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
+    assert_eq!(held(&live, 1).await, 1);
+    // The private stream drops and comes back: the router reconciles while the
+    // placement is unanswered (the exchange does not know the order yet).
+    live.fake.state.drop_connections();
+    let mut seen = Vec::new();
+    let mut reconciled = false;
+    while !reconciled {
+        let ev = next(&mut live.events, |_| true).await;
+        reconciled = matches!(ev, LiveEvent::Ready { up: true, .. });
+        seen.push(ev);
+    }
+    live.fake.state.hold_orders(false);
+    seen.push(next(&mut live.events, accepted(1)).await);
+    let refused = seen.iter().find(|e| matches!(e, LiveEvent::Refused { order_id: 1, .. }));
+    assert!(refused.is_none(), "reported never placed while its placement was unanswered: {refused:?}");
+    assert_eq!(live.fake.state.open_orders(None).len(), 1);
 }
