@@ -287,15 +287,22 @@ pub async fn run(
         // Ctrl-C is a kill switch for real money: cancel open exchange orders before leaving.
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let q: crate::core::Query = Box::new(move |core: &mut Core| {
-            let n = core.cancel_live_orders_on_exit();
-            let _ = done_tx.send(n);
+            let _ = done_tx.send(core.cancel_live_orders_on_exit());
         });
         if send_input(&tx, Input::Query(q)).await
-            && let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_secs(2), done_rx).await
-            && n > 0
+            && let Ok(Ok((n, drained))) = tokio::time::timeout(std::time::Duration::from_secs(2), done_rx).await
         {
-            tracing::warn!(orders = n, "canceling open exchange orders before exit");
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            if n > 0 {
+                tracing::warn!(orders = n, "canceling open exchange orders before exit");
+            }
+            // Until every venue's requests are done (a placement still unanswered is
+            // canceled once it is), within reason.
+            let all = futures_util::future::join_all(drained);
+            if tokio::time::timeout(std::time::Duration::from_secs(10), all).await.is_err() {
+                tracing::error!(
+                    "exchange requests still unanswered after 10 s; exiting anyway: check open orders on the exchange"
+                );
+            }
         }
     }
     for t in &live_tasks {

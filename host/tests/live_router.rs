@@ -3,7 +3,7 @@
 //! requests go out side by side, a cancel of an order still being placed waits for its
 //! answer, a new order waits for the cancels on its symbol, and an order canceled before
 //! it was sent is withdrawn; the kill switch reaches an order still being placed, and a
-//! reconciliation leaves such an order to its answer.
+//! reconciliation leaves such an order to its answer; a cancel asked twice goes out once.
 
 mod suite;
 
@@ -215,4 +215,26 @@ async fn a_reconciliation_leaves_an_order_being_placed_to_its_answer() {
     let refused = seen.iter().find(|e| matches!(e, LiveEvent::Refused { order_id: 1, .. }));
     assert!(refused.is_none(), "reported never placed while its placement was unanswered: {refused:?}");
     assert_eq!(live.fake.state.open_orders(None).len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancel_asked_twice_does_not_hold_up_its_symbol() {
+    let mut live = start().await;
+    live.fake.state.hold_orders(true);
+    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
+    assert_eq!(held(&live, 1).await, 1);
+    // A strategy cancels again while the placement is unanswered, and the kill switch
+    // cancels it too: one cancel goes out, and the symbol is free after it.
+    live.commands.send(cancel(1, "BTCUSDT")).unwrap();
+    live.commands.send(cancel(1, "BTCUSDT")).unwrap();
+    live.fake.state.hold_orders(false);
+    next(&mut live.events, |e| {
+        matches!(e, LiveEvent::Update { update, .. }
+            if update.order.client_order_id == "th1-1" && update.order.status == ExchangeOrderStatus::Canceled)
+    })
+    .await;
+    live.commands.send(limit_buy(2, "BTCUSDT", "50100", "0.001")).unwrap();
+    next(&mut live.events, accepted(2)).await;
+    let requests = order_requests(&live);
+    assert_eq!(requests.iter().filter(|r| r.starts_with("DELETE")).count(), 1, "{requests:?}");
 }

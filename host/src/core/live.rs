@@ -259,6 +259,11 @@ impl Core {
 
     /// An order that never reached the exchange ends with `status`.
     fn end_unsent(&mut self, order_id: u64, status: OrderStatus, reason: String) {
+        if self.live.open.get(&order_id).is_some_and(|lo| lo.order.filled > Decimal::ZERO) {
+            // The exchange reported fills: it has the order, whatever the router concluded.
+            tracing::error!(order_id, %reason, "an order with fills reported as never sent; keeping it until the exchange says how it ended");
+            return;
+        }
         let Some(lo) = self.live.open.remove(&order_id) else { return };
         self.live.by_client.remove(&lo.client_id);
         let mut order = lo.order;
@@ -436,16 +441,25 @@ impl Core {
         canceled
     }
 
-    /// On exit (Ctrl-C / SIGTERM): cancel every open order on exchanges and hold no more
-    /// stops. Returns how many were open. Paper orders stay (they are recovered on restart).
-    pub fn cancel_live_orders_on_exit(&mut self) -> usize {
+    /// On exit (Ctrl-C / SIGTERM): send no new exchange order, cancel every open one and
+    /// hold no more stops. Returns how many were open, and one receiver per venue answered
+    /// once that venue has no request on its way (placements answered, cancels done).
+    /// Paper orders stay (they are recovered on restart).
+    pub fn cancel_live_orders_on_exit(&mut self) -> (usize, Vec<tokio::sync::oneshot::Receiver<()>>) {
+        // In memory only: a restart trades again (the kill switch proper is persisted).
+        self.live.halted.get_or_insert_with(|| "the host is shutting down".into());
         let n = self.live.open.len();
-        if n > 0 {
-            for tx in self.live.routes.values() {
+        let mut drained = Vec::new();
+        for tx in self.live.routes.values() {
+            if n > 0 {
                 let _ = tx.send(LiveCommand::CancelAll);
             }
+            let (done, rx) = tokio::sync::oneshot::channel();
+            if tx.send(LiveCommand::Drained(done)).is_ok() {
+                drained.push(rx);
+            }
         }
-        n
+        (n, drained)
     }
 
     /// Lift the kill switch.

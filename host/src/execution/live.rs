@@ -26,14 +26,14 @@ use crate::connectors::{
     Balance, Connector, ConnectorError, ExchangeId, ExchangeOrder, OrderRef, OrderRequest, OrderUpdate, OwnTrade,
     StreamEvent, Subscription, SymbolRules,
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::{Id as TaskId, JoinSet};
 
 /// What the core asks of a venue.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum LiveCommand {
     /// Send a new order.
     Place {
@@ -62,6 +62,8 @@ pub enum LiveCommand {
     },
     /// Kill switch: drop queued orders and cancel every tracked one.
     CancelAll,
+    /// Answer once no request is on its way (at exit, after `CancelAll`).
+    Drained(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What a venue tells the core.
@@ -152,11 +154,23 @@ pub struct Router {
     /// Requests on their way to the exchange, and what each is about.
     running: JoinSet<Done>,
     jobs: HashMap<TaskId, Job>,
-    /// Placements on their way (client id), each with whether a cancel waits for it.
-    placing: HashMap<String, bool>,
-    /// Per symbol, cancels asked for and not finished (waiting for their placement or on
-    /// their way).
-    canceling: HashMap<String, usize>,
+    /// Placements on their way, by client id.
+    placing: HashMap<String, Placing>,
+    /// Per symbol, the orders (client ids) with a cancel asked for and not finished
+    /// (waiting for their placement or on its way); a repeated cancel adds nothing.
+    canceling: HashMap<String, HashSet<String>>,
+    /// Answered when no request is on its way any more.
+    drained: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A placement on its way.
+#[derive(Debug, Default)]
+struct Placing {
+    /// A cancel waits for the placement's answer.
+    cancel_wanted: bool,
+    /// The latest state the private stream reported meanwhile: the exchange has the
+    /// order even if the placement's own answer never comes.
+    seen: Option<ExchangeOrder>,
 }
 
 /// What a request on its way is about (to clean up after it, even if it panicked).
@@ -167,11 +181,15 @@ enum Job {
     Sweep,
 }
 
-/// How a request ended: whether its order may still be open on the exchange (`None`:
-/// unknown, the request failed).
-#[derive(Debug, Clone, Copy)]
-struct Done {
-    open: Option<bool>,
+/// How a request ended.
+#[derive(Debug)]
+enum Done {
+    /// A placement: the exchange's answer, or why it was not placed.
+    Placed(Result<ExchangeOrder, String>),
+    /// A cancel: the order as it ended (`None`: unknown, the request failed).
+    Canceled(Option<ExchangeOrder>),
+    /// The kill switch's sweep of other open orders.
+    Swept,
 }
 
 /// Most attempts at sending one order before it is reported refused.
@@ -193,11 +211,18 @@ impl Router {
             jobs: HashMap::new(),
             placing: HashMap::new(),
             canceling: HashMap::new(),
+            drained: Vec::new(),
         }
     }
 
     /// Run until the command channel closes.
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<LiveCommand>) {
+        // The orders restored from the store (`Track`) are queued before the router
+        // starts: take them before any reconciliation, which cancels this host's orders it
+        // does not track.
+        while let Ok(c) = commands.try_recv() {
+            self.command(c).await;
+        }
         self.load_rules().await;
         let mut stream = match self.connector.stream(vec![Subscription::Orders], false) {
             Ok(s) => Some(s),
@@ -241,7 +266,10 @@ impl Router {
                 }
             }
         }
-        // The core is gone (shutdown): let the requests already sent finish.
+        // The core is gone (shutdown): nothing more is placed, but the requests already
+        // on their way finish (and the cancels waiting for them go out).
+        self.ready = false;
+        self.waiting.clear();
         while let Some(done) = self.running.join_next_with_id().await {
             self.finished(done);
         }
@@ -270,6 +298,9 @@ impl Router {
     }
 
     fn update(&mut self, update: OrderUpdate) {
+        if let Some(p) = self.placing.get_mut(&update.order.client_order_id) {
+            p.seen = Some(update.order.clone());
+        }
         if !update.order.status.is_open() {
             self.tracked.remove(&update.order.client_order_id);
         }
@@ -288,6 +319,18 @@ impl Router {
                 self.release();
             }
             LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, symbol, client_id),
+            LiveCommand::Drained(tx) => {
+                self.drained.push(tx);
+                self.answer_drained();
+            }
+        }
+    }
+
+    fn answer_drained(&mut self) {
+        if self.running.is_empty() {
+            for tx in self.drained.drain(..) {
+                let _ = tx.send(());
+            }
         }
     }
 
@@ -299,7 +342,7 @@ impl Router {
         }
         let mut keep = VecDeque::new();
         while let Some((order_id, request)) = self.waiting.pop_front() {
-            if self.canceling.get(&request.symbol).is_some_and(|n| *n > 0) {
+            if self.canceling.contains_key(&request.symbol) {
                 keep.push_back((order_id, request));
             } else {
                 self.place(order_id, request);
@@ -312,9 +355,8 @@ impl Router {
         let client_id = request.client_order_id.clone();
         let symbol = request.symbol.clone();
         self.tracked.insert(client_id.clone(), (order_id, symbol.clone()));
-        self.placing.insert(client_id.clone(), false);
-        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
-        let task = self.running.spawn(place(connector, sink, venue, order_id, request));
+        self.placing.insert(client_id.clone(), Placing::default());
+        let task = self.running.spawn(place(self.connector.clone(), self.venue, order_id, request));
         self.jobs.insert(task.id(), Job::Place { order_id, client_id, symbol });
     }
 
@@ -325,25 +367,28 @@ impl Router {
             self.emit(LiveEvent::Withdrawn { venue: self.venue, order_id });
             return;
         }
-        *self.canceling.entry(symbol.clone()).or_default() += 1;
+        if !self.canceling.entry(symbol.clone()).or_default().insert(client_id.clone()) {
+            return; // a cancel of it is already asked for
+        }
         match self.placing.get_mut(&client_id) {
             // The exchange may not know it yet: cancel once the placement is answered.
-            Some(wanted) => *wanted = true,
+            Some(p) => p.cancel_wanted = true,
             None => self.send_cancel(order_id, symbol, client_id),
         }
     }
 
     fn send_cancel(&mut self, order_id: u64, symbol: String, client_id: String) {
-        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
-        let task = self.running.spawn(cancel(connector, sink, venue, order_id, symbol.clone(), client_id.clone()));
+        let task =
+            self.running.spawn(cancel(self.connector.clone(), self.venue, order_id, symbol.clone(), client_id.clone()));
         self.jobs.insert(task.id(), Job::Cancel { client_id, symbol });
     }
 
-    /// A cancel on `symbol` is over: placements waiting for it may go.
-    fn cancel_over(&mut self, symbol: &str) {
-        if let Some(n) = self.canceling.get_mut(symbol) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
+    /// The cancel of `client_id` on `symbol` is over: placements waiting for the cancels
+    /// on that symbol may go once none is left.
+    fn cancel_over(&mut self, symbol: &str, client_id: &str) {
+        if let Some(set) = self.canceling.get_mut(symbol) {
+            set.remove(client_id);
+            if set.is_empty() {
                 self.canceling.remove(symbol);
                 self.release();
             }
@@ -352,31 +397,62 @@ impl Router {
 
     /// A request came back (or its task died: then the order's state is unknown).
     fn finished(&mut self, done: Result<(TaskId, Done), tokio::task::JoinError>) {
-        let (id, open) = match done {
-            Ok((id, d)) => (id, d.open),
+        let (id, done) = match done {
+            Ok((id, d)) => (id, Some(d)),
             Err(e) => {
                 tracing::error!(venue = %self.venue, error = %e, "an exchange request failed unexpectedly");
                 (e.id(), None)
             }
         };
-        let Some(job) = self.jobs.remove(&id) else { return };
+        if let Some(job) = self.jobs.remove(&id) {
+            self.job_done(job, done);
+        }
+        self.answer_drained();
+    }
+
+    fn job_done(&mut self, job: Job, done: Option<Done>) {
         match job {
             Job::Place { order_id, client_id, symbol } => {
-                let cancel_wanted = self.placing.remove(&client_id).unwrap_or(false);
-                if open == Some(false) {
-                    self.tracked.remove(&client_id);
-                    if cancel_wanted {
-                        self.cancel_over(&symbol);
+                let placing = self.placing.remove(&client_id).unwrap_or_default();
+                // Whether it may be working on the exchange (unknown if the task died).
+                let open = match done {
+                    Some(Done::Placed(Ok(order))) => {
+                        let open = order.status.is_open();
+                        self.emit(LiveEvent::Accepted { venue: self.venue, order_id, order });
+                        open
                     }
-                } else if cancel_wanted {
-                    self.send_cancel(order_id, symbol, client_id);
+                    Some(Done::Placed(Err(reason))) => match placing.seen {
+                        // The answers were lost but the private stream saw the order: it is
+                        // on the exchange, whatever the placement concluded.
+                        Some(order) => {
+                            tracing::warn!(venue = %self.venue, order_id, %reason, "placement unconfirmed, but the exchange reported the order: tracking it");
+                            let open = order.status.is_open();
+                            self.emit(LiveEvent::Accepted { venue: self.venue, order_id, order });
+                            open
+                        }
+                        None => {
+                            self.emit(LiveEvent::Refused { venue: self.venue, order_id, reason });
+                            false
+                        }
+                    },
+                    _ => true,
+                };
+                if !open {
+                    self.tracked.remove(&client_id);
+                }
+                if placing.cancel_wanted {
+                    if open {
+                        self.send_cancel(order_id, symbol, client_id);
+                    } else {
+                        self.cancel_over(&symbol, &client_id);
+                    }
                 }
             }
             Job::Cancel { client_id, symbol } => {
-                if open == Some(false) {
-                    self.tracked.remove(&client_id);
+                if let Some(Done::Canceled(Some(order))) = done {
+                    self.update(OrderUpdate { order, fill: None });
                 }
-                self.cancel_over(&symbol);
+                self.cancel_over(&symbol, &client_id);
             }
             Job::Sweep => {}
         }
@@ -391,18 +467,8 @@ impl Router {
         }
         let tracked: Vec<(String, (u64, String))> = self.tracked.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         tracing::warn!(venue = %self.venue, queued = dropped, open = tracked.len(), "kill switch: canceling every open order");
-        let already: Vec<String> = self
-            .jobs
-            .values()
-            .filter_map(|j| match j {
-                Job::Cancel { client_id, .. } => Some(client_id.clone()),
-                _ => None,
-            })
-            .collect();
         for (client_id, (order_id, symbol)) in tracked {
-            if !already.contains(&client_id) && self.placing.get(&client_id) != Some(&true) {
-                self.cancel(order_id, symbol, client_id);
-            }
+            self.cancel(order_id, symbol, client_id); // once per order, however often asked
         }
         // Everything else open on the account too (manual orders, other tools): the kill
         // switch leaves nothing working.
@@ -419,7 +485,7 @@ impl Router {
                 }
                 Err(e) => tracing::error!(venue = %venue, error = %e, "kill switch: cannot list open orders"),
             }
-            Done { open: None }
+            Done::Swept
         });
         self.jobs.insert(task.id(), Job::Sweep);
     }
@@ -499,23 +565,13 @@ fn emit(sink: &Sink, venue: ExchangeId, ev: LiveEvent) {
 }
 
 /// Send one order, retrying with the same client order id while the failure is
-/// retryable; report how it went. `open`: whether it may be working on the exchange.
-async fn place(
-    connector: Arc<dyn Connector>,
-    sink: Sink,
-    venue: ExchangeId,
-    order_id: u64,
-    request: OrderRequest,
-) -> Done {
+/// retryable: the exchange's answer, or why the order was not placed.
+async fn place(connector: Arc<dyn Connector>, venue: ExchangeId, order_id: u64, request: OrderRequest) -> Done {
     let mut attempt = 0;
     loop {
         attempt += 1;
         match connector.create_order(&request).await {
-            Ok(order) => {
-                let open = order.status.is_open();
-                emit(&sink, venue, LiveEvent::Accepted { venue, order_id, order });
-                return Done { open: Some(open) };
-            }
+            Ok(order) => return Done::Placed(Ok(order)),
             Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                 let wait = e.retry_wait().unwrap_or(Duration::from_millis(200));
                 tracing::warn!(venue = %venue, order_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "order not confirmed; retrying with the same client order id");
@@ -528,40 +584,32 @@ async fn place(
                 if e.is_retryable()
                     && let Ok(order) = connector.get_order(&request.symbol, &lookup).await
                 {
-                    let open = order.status.is_open();
-                    emit(&sink, venue, LiveEvent::Accepted { venue, order_id, order });
-                    return Done { open: Some(open) };
+                    return Done::Placed(Ok(order));
                 }
-                emit(&sink, venue, LiveEvent::Refused { venue, order_id, reason: e.to_string() });
-                return Done { open: Some(false) };
+                return Done::Placed(Err(e.to_string()));
             }
         }
     }
 }
 
-/// Cancel one order by its client id; report how it ended.
+/// Cancel one order by its client id: how it ended, if known.
 async fn cancel(
     connector: Arc<dyn Connector>,
-    sink: Sink,
     venue: ExchangeId,
     order_id: u64,
     symbol: String,
     client_id: String,
 ) -> Done {
     let by_client = OrderRef::Client(client_id);
-    let order = match connector.cancel_order(&symbol, &by_client).await {
-        Ok(order) => order,
+    match connector.cancel_order(&symbol, &by_client).await {
+        Ok(order) => Done::Canceled(Some(order)),
         // Already final: look it up so the core learns how it ended.
-        Err(ConnectorError::OrderNotFound { .. }) => match connector.get_order(&symbol, &by_client).await {
-            Ok(order) => order,
-            Err(_) => return Done { open: None },
-        },
+        Err(ConnectorError::OrderNotFound { .. }) => {
+            Done::Canceled(connector.get_order(&symbol, &by_client).await.ok())
+        }
         Err(e) => {
             tracing::warn!(venue = %venue, order_id, error = %e, "cancel failed");
-            return Done { open: None };
+            Done::Canceled(None)
         }
-    };
-    let open = order.status.is_open();
-    emit(&sink, venue, LiveEvent::Update { venue, update: OrderUpdate { order, fill: None } });
-    Done { open: Some(open) }
+    }
 }
