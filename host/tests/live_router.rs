@@ -3,7 +3,8 @@
 //! requests go out side by side, a cancel of an order still being placed waits for its
 //! answer, a new order waits for the cancels on its symbol, and an order canceled before
 //! it was sent is withdrawn; the kill switch reaches an order still being placed, and a
-//! reconciliation leaves such an order to its answer; a cancel asked twice goes out once.
+//! reconciliation leaves such an order to its answer; a cancel asked twice goes out once;
+//! an order's trades are listed with their fees, or reported missing.
 
 mod suite;
 
@@ -237,4 +238,48 @@ async fn a_cancel_asked_twice_does_not_hold_up_its_symbol() {
     next(&mut live.events, accepted(2)).await;
     let requests = order_requests(&live);
     assert_eq!(requests.iter().filter(|r| r.starts_with("DELETE")).count(), 1, "{requests:?}");
+}
+
+#[tokio::test]
+async fn an_orders_trades_are_listed_with_their_fees_or_reported_missing() {
+    let mut live = start().await;
+    let buy = LiveCommand::Place {
+        order_id: 1,
+        request: OrderRequest {
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            quantity: d("0.01"),
+            price: None,
+            time_in_force: TimeInForce::Gtc,
+            client_order_id: client(1),
+            reduce_only: false,
+        },
+    };
+    live.commands.send(buy).unwrap();
+    let LiveEvent::Accepted { order, .. } = next(&mut live.events, accepted(1)).await else { unreachable!() };
+    assert_eq!(order.filled_quantity, d("0.01"));
+    let fetch = |filled: &str| LiveCommand::FetchTrades {
+        symbol: "BTCUSDT".into(),
+        client_id: client(1),
+        exchange_order_id: order.order_id.clone(),
+        filled: d(filled),
+    };
+    live.commands.send(fetch("0.01")).unwrap();
+    let LiveEvent::Fills { client_id, fills, .. } =
+        next(&mut live.events, |e| matches!(e, LiveEvent::Fills { .. })).await
+    else {
+        unreachable!()
+    };
+    let ex = live.fake.state.fills(Some("BTCUSDT"));
+    assert_eq!(client_id, client(1));
+    assert_eq!(fills.len(), 1);
+    assert_eq!((fills[0].quantity, fills[0].fee, fills[0].fee_asset.as_str()), (d("0.01"), ex[0].fee, "BTC"));
+    // More than the exchange lists (it lags, or the trades are out of reach): after a few
+    // tries, what there is, then word that the rest is missing.
+    live.commands.send(fetch("0.02")).unwrap();
+    next(&mut live.events, |e| matches!(e, LiveEvent::Fills { .. })).await;
+    let missing =
+        next(&mut live.events, |e| matches!(e, LiveEvent::TradesMissing { .. } | LiveEvent::Fills { .. })).await;
+    assert!(matches!(&missing, LiveEvent::TradesMissing { client_id, .. } if *client_id == client(1)), "{missing:?}");
 }

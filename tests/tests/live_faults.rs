@@ -134,9 +134,11 @@ async fn binance_faults_leave_candles_orders_and_position_right() {
     assert_eq!(s.signature_failures(), 0);
     assert!(s.timestamp_rejections() >= 1, "the skew was seen and corrected");
 
-    // Position: what the exchange's fills make (bought, sold, bought again: 0.01).
+    // Position: the BTC the exchange's fills leave (bought, sold, bought again: 0.01 less
+    // the fees taken in BTC).
     let fills = s.fills(Some("BTCUSDT"));
-    let net: Decimal = fills.iter().map(|f| if f.side == "BUY" { f.qty } else { -f.qty }).sum();
+    let in_btc = |f: &fake::FakeFill| if f.fee_asset == "BTC" { f.fee } else { Decimal::ZERO };
+    let net: Decimal = fills.iter().map(|f| if f.side == "BUY" { f.qty } else { -f.qty } - in_btc(f)).sum();
     let positions = host.json("/positions").await.unwrap();
     let held: Decimal = positions.as_array().unwrap().iter().map(|p| num(&p["qty"])).sum();
     assert_eq!(held, net, "host position vs exchange fills: {positions}");

@@ -69,6 +69,20 @@ async fn round_trip(venue: &str, prefix: &str, fake: FakeExchange) {
     let buy = fills.as_array().unwrap().iter().find(|t| t["side"] == "BUY").unwrap().clone();
     assert_eq!(num(&buy["price"]), d("60000"), "{buy}");
     assert_eq!(num(&buy["qty"]), d("0.01"), "{buy}");
+    // The exchange took its fee out of the bought BTC (as real venues do on a buy): the
+    // position is what the account holds, and the fee is booked, valued in USDT.
+    let ex_buy = fake.state.fills(Some("BTCUSDT")).into_iter().find(|f| f.side == "BUY").unwrap();
+    assert_eq!(ex_buy.fee_asset, "BTC");
+    host.wait_for("/trades", 20, |v| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|t| t["side"] == "BUY" && num(&t["fee"]) == ex_buy.fee * ex_buy.price))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the buy's fee ({} BTC) booked: {e}", ex_buy.fee));
+    let positions = host.json("/positions").await.unwrap();
+    let held: Decimal =
+        positions.as_array().map(|a| a.iter().filter_map(|p| p["qty"].as_str().map(d)).sum()).unwrap_or_default();
+    assert_eq!(held, ex_buy.qty - ex_buy.fee, "the position is the BTC the exchange credited: {positions}");
 
     // Long and up 0.2 % (threshold 0.1 %): the strategy sells.
     fake.state.push_trade("BTCUSDT", d("60120"), d("0.2"), false);
@@ -76,9 +90,13 @@ async fn round_trip(venue: &str, prefix: &str, fake: FakeExchange) {
         fake.state.orders().iter().any(|o| o.side == "SELL" && o.status == "FILLED")
     })
     .await;
-    host.wait_for("/trades", 20, |v| v.as_array().is_some_and(|a| a.iter().any(|t| t["side"] == "SELL")))
-        .await
-        .unwrap();
+    let ex_sell = fake.state.fills(Some("BTCUSDT")).into_iter().find(|f| f.side == "SELL").unwrap();
+    assert_eq!((ex_sell.qty, ex_sell.fee_asset.as_str()), (ex_buy.qty - ex_buy.fee, "USDT"), "sold what it held");
+    host.wait_for("/trades", 20, |v| {
+        v.as_array().is_some_and(|a| a.iter().any(|t| t["side"] == "SELL" && num(&t["fee"]) == ex_sell.fee))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the sell's fee ({} USDT) booked: {e}", ex_sell.fee));
     assert_eq!(fake.state.signature_failures(), 0, "every request was signed correctly");
     let orders = fake.state.orders();
     assert_eq!(orders.len(), 2, "{orders:#?}");
@@ -193,7 +211,9 @@ async fn arbitrage_across_two_exchanges() {
     assert_eq!((binance.state.orders().len(), bybit.state.orders().len()), (1, 1), "nothing sent twice");
     let positions = host.json("/positions").await.unwrap();
     let net: Decimal = positions.as_array().unwrap().iter().filter_map(|p| p["qty"].as_str().map(d)).sum();
-    assert_eq!(net, Decimal::ZERO, "long at Binance, short at Bybit, flat in BTC: {positions}");
+    // Flat but for Binance's fee, taken out of the BTC bought there.
+    let fee = binance.state.fills(Some("BTCUSDT"))[0].fee;
+    assert_eq!(net, -fee, "long at Binance, short at Bybit, flat in BTC but the fee: {positions}");
     host.stop().unwrap();
 }
 

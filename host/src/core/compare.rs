@@ -262,6 +262,7 @@ mod tests {
             price: d("60000"),
             qty: d("0.1"),
             fee: Decimal::ZERO,
+            fee_base: Decimal::ZERO,
             realized_pnl: Decimal::ZERO,
             time_ms: 0,
         };

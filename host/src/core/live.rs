@@ -31,6 +31,12 @@ pub(super) struct LiveOrder {
     pub client_id: String,
     /// A stop held by the host, not yet sent.
     pub held_stop: bool,
+    /// The latest state the exchange reported while some of its filled quantity is not
+    /// booked yet (a report without the trades' prices and fees): booked from the
+    /// exchange's trade list, then this state (a final status) applies.
+    pub reported: Option<ExchangeOrder>,
+    /// The trades of this order were asked of the exchange and are not in yet.
+    pub fetching: bool,
 }
 
 /// Live-trading state of the core.
@@ -100,7 +106,9 @@ impl Core {
         let held_stop = matches!(order.kind, OrderKind::StopMarket(_));
         let client_id = self.live.client_id(order.id);
         self.live.by_client.insert(client_id.clone(), order.id);
-        self.live.open.insert(order.id, LiveOrder { order, venue, client_id, held_stop });
+        self.live
+            .open
+            .insert(order.id, LiveOrder { order, venue, client_id, held_stop, reported: None, fetching: false });
     }
 
     /// Send a risk-checked order of a live instance: filters, journal, then the router.
@@ -115,9 +123,17 @@ impl Core {
         let client_id = self.live.client_id(order.id);
         let held_stop = matches!(order.kind, OrderKind::StopMarket(_));
         self.live.by_client.insert(client_id.clone(), order.id);
-        self.live
-            .open
-            .insert(order.id, LiveOrder { order: order.clone(), venue, client_id: client_id.clone(), held_stop });
+        self.live.open.insert(
+            order.id,
+            LiveOrder {
+                order: order.clone(),
+                venue,
+                client_id: client_id.clone(),
+                held_stop,
+                reported: None,
+                fetching: false,
+            },
+        );
         if !held_stop {
             crate::connectors::latency::stage("2 strategy decided, order checked");
             self.queue_send(order.id);
@@ -297,6 +313,13 @@ impl Core {
             LiveEvent::Fills { venue: _, client_id, fills } => {
                 if let Some(&order_id) = self.live.by_client.get(&client_id) {
                     self.apply_missed_fills(order_id, &fills);
+                    self.settle_reported(order_id, false);
+                }
+            }
+            LiveEvent::TradesMissing { venue, client_id } => {
+                if let Some(&order_id) = self.live.by_client.get(&client_id) {
+                    tracing::warn!(%venue, order_id, "the exchange did not list all trades of an order");
+                    self.settle_reported(order_id, true);
                 }
             }
             LiveEvent::Balances { venue, balances } => {
@@ -323,47 +346,64 @@ impl Core {
         fee: Decimal,
         fee_asset: &str,
     ) -> Fill {
-        let fee_quote = if fee_asset.eq_ignore_ascii_case(&info.quote) {
-            fee
+        let mut fill = Fill::of(order, price, qty, Decimal::ZERO, self.now_ms);
+        if fee_asset.eq_ignore_ascii_case(&info.quote) {
+            fill.fee = fee;
         } else if fee_asset.eq_ignore_ascii_case(&info.base) {
-            fee * price
-        } else {
-            Decimal::ZERO
-        };
-        Fill::of(order, price, qty, fee_quote, self.now_ms)
+            // Taken out of the base asset: the account holds that much less of it.
+            fill.fee = fee * price;
+            fill.fee_base = fee;
+        }
+        fill
     }
 
     /// Apply the exchange's view of an order: a fill beyond what is recorded, and its status.
+    ///
+    /// Only a trade with its price and fee is booked. A report of filled quantity without
+    /// them (a REST answer, an order snapshot, KuCoin's match without a fee) asks the
+    /// exchange for the order's trades instead, and a final status waits until they are
+    /// booked: booking from the totals would lose the fee and average the prices.
     fn apply_exchange_order(&mut self, order_id: u64, ex: &ExchangeOrder, fill: Option<&OwnTrade>) {
         let Some(lo) = self.live.open.get(&order_id).cloned() else { return };
         let Some(info) = self.info(lo.order.symbol).cloned() else { return };
         let mut order = lo.order.clone();
         let mut fills = Vec::new();
         let delta = ex.filled_quantity - order.filled;
-        if delta > Decimal::ZERO {
-            // A fill report without a quantity is not a fill: use the order's totals then.
-            let fill = fill.filter(|f| f.quantity > Decimal::ZERO);
-            let (price, fee, fee_asset) = match fill {
-                Some(f) => (f.price, f.fee * (delta.min(f.quantity) / f.quantity), f.fee_asset.clone()),
-                None => {
-                    let px = ex.average_price().or(self.last_price(order.symbol)).unwrap_or_default();
-                    (px, Decimal::ZERO, String::new())
-                }
-            };
-            let qty = fill.map(|f| f.quantity.min(delta)).unwrap_or(delta);
-            let mut f = self.make_fill(&order, &info, price, qty, fee, &fee_asset);
+        let trade = fill.filter(|f| f.quantity > Decimal::ZERO && !f.fee_asset.is_empty());
+        if delta > Decimal::ZERO
+            && let Some(t) = trade
+        {
+            let qty = t.quantity.min(delta);
+            let fee = t.fee * (qty / t.quantity);
+            let mut f = self.make_fill(&order, &info, t.price, qty, fee, &t.fee_asset);
             if let Some(acc) = self.venue.account_mut(&order.instance) {
                 f.realized_pnl = acc.apply(&info, &f);
             }
             order.filled += qty;
             fills.push(f);
         }
-        order.status = match ex.status {
+        let unbooked = ex.filled_quantity > order.filled;
+        let mut status = match ex.status {
             ExchangeOrderStatus::New | ExchangeOrderStatus::PartiallyFilled => OrderStatus::New,
             ExchangeOrderStatus::Filled => OrderStatus::Filled,
             ExchangeOrderStatus::Canceled | ExchangeOrderStatus::Expired => OrderStatus::Canceled,
             ExchangeOrderStatus::Rejected => OrderStatus::Rejected,
         };
+        if unbooked {
+            // Final once its trades are booked.
+            status = OrderStatus::New;
+            if !lo.fetching {
+                self.fetch_trades(&lo, ex);
+            }
+        }
+        if let Some(l) = self.live.open.get_mut(&order_id) {
+            let newer = l.reported.as_ref().is_none_or(|r| ex.filled_quantity >= r.filled_quantity);
+            if unbooked && newer {
+                l.reported = Some(ex.clone());
+            }
+            l.fetching |= unbooked;
+        }
+        order.status = status;
         if order.status == OrderStatus::Canceled && ex.status == ExchangeOrderStatus::Expired {
             order.reason = Some("expired on the exchange".into());
         }
@@ -379,6 +419,55 @@ impl Core {
             self.live.by_client.remove(&lo.client_id);
         }
         self.record_order_result(order, fills, 0);
+    }
+
+    /// Ask the order's venue for its trades (their prices and fees).
+    fn fetch_trades(&mut self, lo: &LiveOrder, ex: &ExchangeOrder) {
+        if let Some(tx) = self.live.routes.get(&lo.venue) {
+            let _ = tx.send(LiveCommand::FetchTrades {
+                symbol: self.symbol_name(lo.order.symbol),
+                client_id: lo.client_id.clone(),
+                exchange_order_id: ex.order_id.clone(),
+                filled: ex.filled_quantity,
+            });
+        }
+    }
+
+    /// After trades were booked (or could not be had): apply the reported state they
+    /// were waiting for. `fallback`: the trades are not to be had; book what is left from
+    /// the reported totals (average price, no fee), as the exchange's books hold it.
+    fn settle_reported(&mut self, order_id: u64, fallback: bool) {
+        let Some(lo) = self.live.open.get_mut(&order_id) else { return };
+        lo.fetching = false;
+        let Some(reported) = lo.reported.take() else { return };
+        let (left, instance, symbol) =
+            (reported.filled_quantity - lo.order.filled, lo.order.instance.clone(), lo.order.symbol);
+        if left > Decimal::ZERO && !fallback {
+            // Still short (the list lagged the report): the next report asks again.
+            lo.reported = Some(reported);
+            return;
+        }
+        if left > Decimal::ZERO {
+            tracing::warn!(order_id, %instance, %left, "the exchange's trades for this order are not to be had: booking the rest at its average price without a fee");
+            let price = reported.average_price().or(self.last_price(symbol)).unwrap_or_default();
+            let trade = OwnTrade {
+                exchange: reported.exchange,
+                trade_id: String::new(),
+                order_id: reported.order_id.clone(),
+                client_order_id: Some(reported.client_order_id.clone()),
+                symbol: reported.symbol.clone(),
+                side: reported.side,
+                price,
+                quantity: left,
+                fee: Decimal::ZERO,
+                fee_asset: "-".into(),
+                is_maker: false,
+                time_ms: reported.updated_ms,
+            };
+            self.apply_exchange_order(order_id, &reported, Some(&trade));
+        } else {
+            self.apply_exchange_order(order_id, &reported, None);
+        }
     }
 
     /// Fills listed by the exchange for an order (reconciliation): apply the ones beyond

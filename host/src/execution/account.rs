@@ -113,19 +113,22 @@ impl Account {
         if !opening.is_zero() {
             pos.avg_price = (pos.avg_price * held_before + fill.price * opening) / (held_before + opening);
         }
-        pos.qty += signed;
+        // A fee taken in the base asset leaves the account with that much less of it (and
+        // the position too, at no PnL: its value is counted in `fees`); no quote fee then.
+        pos.qty += signed - fill.fee_base;
         pos.realized_pnl += pnl;
         if pos.qty.is_zero() {
             pos.avg_price = Decimal::ZERO;
         }
+        let quote_fee = if fill.fee_base.is_zero() { fill.fee } else { Decimal::ZERO };
         match fill.side {
             Side::Buy => {
-                *self.balances.entry(info.quote.clone()).or_default() -= notional + fill.fee;
-                *self.balances.entry(info.base.clone()).or_default() += fill.qty;
+                *self.balances.entry(info.quote.clone()).or_default() -= notional + quote_fee;
+                *self.balances.entry(info.base.clone()).or_default() += fill.qty - fill.fee_base;
             }
             Side::Sell => {
-                *self.balances.entry(info.quote.clone()).or_default() += notional - fill.fee;
-                *self.balances.entry(info.base.clone()).or_default() -= fill.qty;
+                *self.balances.entry(info.quote.clone()).or_default() += notional - quote_fee;
+                *self.balances.entry(info.base.clone()).or_default() -= fill.qty + fill.fee_base;
             }
         }
         pnl
@@ -150,6 +153,7 @@ mod tests {
             price: d(price),
             qty: d(qty),
             fee: d(fee),
+            fee_base: Decimal::ZERO,
             realized_pnl: Decimal::ZERO,
             time_ms: 0,
         }
@@ -176,6 +180,25 @@ mod tests {
         // 1000 - 600.6 - 610.61 + 1240 - 1.24 = 1027.55 = 1000 + 30 pnl - 2.45 fees
         assert_eq!(acc.balance("USDT"), d("1027.55"));
         assert_eq!(acc.balance("BTC"), d("0"));
+    }
+
+    #[test]
+    fn a_fee_taken_in_the_base_asset_leaves_that_much_less_of_it() {
+        let info = SymbolInfo::parse("BTCUSDT").unwrap();
+        let mut acc = Account::new(BTreeMap::from([("USDT".into(), d("1000"))]), d("0.001"));
+        // Buy 0.01 BTC at 60,000; the exchange keeps 0.00001 BTC (0.1 %) as its fee.
+        let buy = Fill { fee_base: d("0.00001"), ..fill(Side::Buy, "60000", "0.01", "0.6") };
+        acc.apply(&info, &buy);
+        assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("400"), d("0.00999")), "as the exchange has it");
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.avg_price, p.fees), (d("0.00999"), d("60000"), d("0.6")));
+        // Sell all of it at 61,000 with the fee in USDT: the books close flat, and the net
+        // (PnL after fees) is what the account gained.
+        let pnl = acc.apply(&info, &fill(Side::Sell, "61000", "0.00999", "0.60939"));
+        assert_eq!(pnl, d("9.99"));
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.realized_pnl - p.fees), (d("0"), d("8.78061")));
+        assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("1008.78061"), d("0")));
     }
 
     #[test]

@@ -64,6 +64,19 @@ pub enum LiveCommand {
     CancelAll,
     /// Answer once no request is on its way (at exit, after `CancelAll`).
     Drained(tokio::sync::oneshot::Sender<()>),
+    /// List an order's trades (prices and fees): the exchange reported filled quantity
+    /// without them. Answered with `Fills`, then `TradesMissing` if they do not add up
+    /// to `filled` after a few tries.
+    FetchTrades {
+        /// Host spelling of the symbol.
+        symbol: String,
+        /// Its client order id.
+        client_id: String,
+        /// The exchange's order id.
+        exchange_order_id: String,
+        /// The filled quantity the exchange reported.
+        filled: rust_decimal::Decimal,
+    },
 }
 
 /// What a venue tells the core.
@@ -117,6 +130,13 @@ pub enum LiveEvent {
         client_id: String,
         /// Every fill of the order, oldest first.
         fills: Vec<OwnTrade>,
+    },
+    /// An order's trades could not all be listed (after `FetchTrades`).
+    TradesMissing {
+        /// Venue.
+        venue: ExchangeId,
+        /// Client order id.
+        client_id: String,
     },
     /// Balances after a reconciliation.
     Balances {
@@ -178,6 +198,7 @@ struct Placing {
 enum Job {
     Place { order_id: u64, client_id: String, symbol: String },
     Cancel { client_id: String, symbol: String },
+    Fetch { client_id: String },
     Sweep,
 }
 
@@ -188,6 +209,8 @@ enum Done {
     Placed(Result<ExchangeOrder, String>),
     /// A cancel: the order as it ended (`None`: unknown, the request failed).
     Canceled(Option<ExchangeOrder>),
+    /// An order's trades (oldest first), and whether they add up to the filled quantity.
+    Fetched { trades: Vec<OwnTrade>, complete: bool },
     /// The kill switch's sweep of other open orders.
     Swept,
 }
@@ -319,6 +342,17 @@ impl Router {
                 self.release();
             }
             LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, symbol, client_id),
+            LiveCommand::FetchTrades { symbol, client_id, exchange_order_id, filled } => {
+                let task = self.running.spawn(fetch_trades(
+                    self.connector.clone(),
+                    self.venue,
+                    symbol,
+                    client_id.clone(),
+                    exchange_order_id,
+                    filled,
+                ));
+                self.jobs.insert(task.id(), Job::Fetch { client_id });
+            }
             LiveCommand::Drained(tx) => {
                 self.drained.push(tx);
                 self.answer_drained();
@@ -453,6 +487,18 @@ impl Router {
                     self.update(OrderUpdate { order, fill: None });
                 }
                 self.cancel_over(&symbol, &client_id);
+            }
+            Job::Fetch { client_id } => {
+                let (trades, complete) = match done {
+                    Some(Done::Fetched { trades, complete }) => (trades, complete),
+                    _ => (Vec::new(), false),
+                };
+                if !trades.is_empty() {
+                    self.emit(LiveEvent::Fills { venue: self.venue, client_id: client_id.clone(), fills: trades });
+                }
+                if !complete {
+                    self.emit(LiveEvent::TradesMissing { venue: self.venue, client_id });
+                }
             }
             Job::Sweep => {}
         }
@@ -590,6 +636,36 @@ async fn place(connector: Arc<dyn Connector>, venue: ExchangeId, order_id: u64, 
             }
         }
     }
+}
+
+/// The trades of one order, oldest first: asked again a few times while they do not add
+/// up to `filled` (an exchange's trade list can lag its order status).
+async fn fetch_trades(
+    connector: Arc<dyn Connector>,
+    venue: ExchangeId,
+    symbol: String,
+    client_id: String,
+    exchange_order_id: String,
+    filled: rust_decimal::Decimal,
+) -> Done {
+    let mut found = Vec::new();
+    for wait_ms in [0, 300, 1000, 3000] {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        match connector.my_trades(&symbol, 1000).await {
+            Ok(list) => {
+                found = list
+                    .into_iter()
+                    .filter(|t| t.order_id == exchange_order_id || t.client_order_id.as_deref() == Some(&client_id))
+                    .collect();
+                found.sort_by_key(|t| t.time_ms);
+                if found.iter().map(|t| t.quantity).sum::<rust_decimal::Decimal>() >= filled {
+                    return Done::Fetched { trades: found, complete: true };
+                }
+            }
+            Err(e) => tracing::warn!(venue = %venue, %symbol, error = %e, "cannot list an order's trades"),
+        }
+    }
+    Done::Fetched { trades: found, complete: false }
 }
 
 /// Cancel one order by its client id: how it ended, if known.

@@ -122,8 +122,12 @@ pub struct Fill {
     pub price: Decimal,
     /// Quantity.
     pub qty: Decimal,
-    /// Fee, in the quote asset.
+    /// Fee, valued in the quote asset.
     pub fee: Decimal,
+    /// The part of the fee an exchange took in the base asset (out of a buy's quantity), in
+    /// base units: the account gets that much less base and pays no quote fee. Zero when
+    /// the fee is paid in the quote asset (paper venue, backtests).
+    pub fee_base: Decimal,
     /// PnL realised by this fill (sells), before fees.
     pub realized_pnl: Decimal,
     /// Event time, ms.
@@ -141,6 +145,7 @@ impl Fill {
             price,
             qty,
             fee,
+            fee_base: Decimal::ZERO,
             realized_pnl: Decimal::ZERO,
             time_ms,
         }

@@ -36,6 +36,7 @@ fn batch_round_trips_through_a_file() {
         price: d("60000"),
         qty: d("0.001"),
         fee: d("0.06"),
+        fee_base: d("0"),
         realized_pnl: d("0"),
         time_ms: 43,
     };
