@@ -20,7 +20,7 @@ use crate::execution::live::{LiveCommand, LiveEvent};
 use crate::execution::{Fill, Order, OrderKind, OrderStatus, Side};
 use crate::market_data::{SymbolId, SymbolInfo};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::sync::mpsc;
 
 /// One order working on an exchange.
@@ -35,8 +35,40 @@ pub(super) struct LiveOrder {
     /// booked yet (a report without the trades' prices and fees): booked from the
     /// exchange's trade list, then this state (a final status) applies.
     pub reported: Option<ExchangeOrder>,
-    /// The trades of this order were asked of the exchange and are not in yet.
+    /// The trades of this order were asked of the exchange and are not in yet; and how
+    /// often they were asked again since the last report.
     pub fetching: bool,
+    pub fetches: u8,
+    /// Trade ids booked, and the quantity booked without a known id (an order restored
+    /// from the store with fills, or booked from totals): a listed trade not booked by id
+    /// counts against that quantity first, oldest first.
+    pub booked: HashSet<String>,
+    pub unknown_booked: Decimal,
+    /// Price times quantity of what was booked, when all of it is known.
+    pub booked_quote: Option<Decimal>,
+    /// Trades the exchange reported without a fee (KuCoin's matches), for their prices if
+    /// the trade list never has them.
+    pub feeless: Vec<OwnTrade>,
+}
+
+impl LiveOrder {
+    /// A new order, or one restored from the store (with what it filled before).
+    pub fn new(order: Order, venue: ExchangeId, client_id: String, held_stop: bool) -> LiveOrder {
+        let unknown_booked = order.filled;
+        LiveOrder {
+            order,
+            venue,
+            client_id,
+            held_stop,
+            reported: None,
+            fetching: false,
+            fetches: 0,
+            booked: HashSet::new(),
+            unknown_booked,
+            booked_quote: unknown_booked.is_zero().then_some(Decimal::ZERO),
+            feeless: Vec::new(),
+        }
+    }
 }
 
 /// Live-trading state of the core.
@@ -106,9 +138,7 @@ impl Core {
         let held_stop = matches!(order.kind, OrderKind::StopMarket(_));
         let client_id = self.live.client_id(order.id);
         self.live.by_client.insert(client_id.clone(), order.id);
-        self.live
-            .open
-            .insert(order.id, LiveOrder { order, venue, client_id, held_stop, reported: None, fetching: false });
+        self.live.open.insert(order.id, LiveOrder::new(order, venue, client_id, held_stop));
     }
 
     /// Send a risk-checked order of a live instance: filters, journal, then the router.
@@ -123,17 +153,7 @@ impl Core {
         let client_id = self.live.client_id(order.id);
         let held_stop = matches!(order.kind, OrderKind::StopMarket(_));
         self.live.by_client.insert(client_id.clone(), order.id);
-        self.live.open.insert(
-            order.id,
-            LiveOrder {
-                order: order.clone(),
-                venue,
-                client_id: client_id.clone(),
-                held_stop,
-                reported: None,
-                fetching: false,
-            },
-        );
+        self.live.open.insert(order.id, LiveOrder::new(order.clone(), venue, client_id.clone(), held_stop));
         if !held_stop {
             crate::connectors::latency::stage("2 strategy decided, order checked");
             self.queue_send(order.id);
@@ -275,7 +295,7 @@ impl Core {
 
     /// An order that never reached the exchange ends with `status`.
     fn end_unsent(&mut self, order_id: u64, status: OrderStatus, reason: String) {
-        if self.live.open.get(&order_id).is_some_and(|lo| lo.order.filled > Decimal::ZERO) {
+        if self.live.open.get(&order_id).is_some_and(|lo| lo.order.filled > Decimal::ZERO || lo.reported.is_some()) {
             // The exchange reported fills: it has the order, whatever the router concluded.
             tracing::error!(order_id, %reason, "an order with fills reported as never sent; keeping it until the exchange says how it ended");
             return;
@@ -369,18 +389,28 @@ impl Core {
         let mut order = lo.order.clone();
         let mut fills = Vec::new();
         let delta = ex.filled_quantity - order.filled;
-        let trade = fill.filter(|f| f.quantity > Decimal::ZERO && !f.fee_asset.is_empty());
-        if delta > Decimal::ZERO
-            && let Some(t) = trade
-        {
-            let qty = t.quantity.min(delta);
-            let fee = t.fee * (qty / t.quantity);
-            let mut f = self.make_fill(&order, &info, t.price, qty, fee, &t.fee_asset);
-            if let Some(acc) = self.venue.account_mut(&order.instance) {
-                f.realized_pnl = acc.apply(&info, &f);
+        let fill = fill.filter(|f| f.quantity > Decimal::ZERO);
+        match fill {
+            Some(t) if !t.fee_asset.is_empty() => {
+                // A trade by its id (the order state sent with it can lag: Gate.io's); one
+                // without an id by the cumulative quantity.
+                let qty = if t.trade_id.is_empty() {
+                    t.quantity.min(delta)
+                } else if lo.booked.contains(&t.trade_id) {
+                    Decimal::ZERO
+                } else {
+                    t.quantity.min(order.qty - order.filled)
+                };
+                if qty > Decimal::ZERO {
+                    fills.push(self.book(order_id, &mut order, &info, t, qty));
+                }
             }
-            order.filled += qty;
-            fills.push(f);
+            Some(t) if !t.trade_id.is_empty() && !lo.feeless.iter().any(|f| f.trade_id == t.trade_id) => {
+                if let Some(l) = self.live.open.get_mut(&order_id) {
+                    l.feeless.push(t.clone());
+                }
+            }
+            _ => {}
         }
         let unbooked = ex.filled_quantity > order.filled;
         let mut status = match ex.status {
@@ -397,7 +427,11 @@ impl Core {
             }
         }
         if let Some(l) = self.live.open.get_mut(&order_id) {
-            let newer = l.reported.as_ref().is_none_or(|r| ex.filled_quantity >= r.filled_quantity);
+            // Never back to a smaller quantity, nor from a final status to a working one.
+            let newer = l.reported.as_ref().is_none_or(|r| {
+                ex.filled_quantity > r.filled_quantity
+                    || (ex.filled_quantity == r.filled_quantity && (r.status.is_open() || !ex.status.is_open()))
+            });
             if unbooked && newer {
                 l.reported = Some(ex.clone());
             }
@@ -433,72 +467,121 @@ impl Core {
         }
     }
 
+    /// Book `qty` of trade `t` (its fee prorated) on the order and its account.
+    fn book(&mut self, order_id: u64, order: &mut Order, info: &SymbolInfo, t: &OwnTrade, qty: Decimal) -> Fill {
+        let fee = if t.quantity.is_zero() { Decimal::ZERO } else { t.fee * (qty / t.quantity) };
+        let mut f = self.make_fill(order, info, t.price, qty, fee, &t.fee_asset);
+        if let Some(acc) = self.venue.account_mut(&order.instance) {
+            f.realized_pnl = acc.apply(info, &f);
+        }
+        order.filled += qty;
+        if let Some(l) = self.live.open.get_mut(&order_id) {
+            l.order.filled = order.filled;
+            if t.trade_id.is_empty() {
+                l.unknown_booked += qty;
+            } else {
+                l.booked.insert(t.trade_id.clone());
+            }
+            if let Some(q) = l.booked_quote.as_mut() {
+                *q += t.price * qty;
+            }
+        }
+        f
+    }
+
     /// After trades were booked (or could not be had): apply the reported state they
-    /// were waiting for. `fallback`: the trades are not to be had; book what is left from
-    /// the reported totals (average price, no fee), as the exchange's books hold it.
+    /// were waiting for. Still short, the trades are asked for again (three times at
+    /// most); with `fallback` (they are not to be had) what is left is booked: the trades
+    /// seen without a fee at their own prices, the rest at the price the reported totals
+    /// give it, all without a fee, with a warning.
     fn settle_reported(&mut self, order_id: u64, fallback: bool) {
         let Some(lo) = self.live.open.get_mut(&order_id) else { return };
         lo.fetching = false;
-        let Some(reported) = lo.reported.take() else { return };
-        let (left, instance, symbol) =
-            (reported.filled_quantity - lo.order.filled, lo.order.instance.clone(), lo.order.symbol);
-        if left > Decimal::ZERO && !fallback {
-            // Still short (the list lagged the report): the next report asks again.
-            lo.reported = Some(reported);
+        let Some(reported) = lo.reported.clone() else { return };
+        let left = reported.filled_quantity - lo.order.filled;
+        if left > Decimal::ZERO && !fallback && lo.fetches < 3 {
+            lo.fetches += 1;
+            lo.fetching = true;
+            let lo = lo.clone();
+            self.fetch_trades(&lo, &reported);
             return;
         }
+        lo.reported = None;
+        lo.fetches = 0;
+        let lo = lo.clone();
         if left > Decimal::ZERO {
-            tracing::warn!(order_id, %instance, %left, "the exchange's trades for this order are not to be had: booking the rest at its average price without a fee");
-            let price = reported.average_price().or(self.last_price(symbol)).unwrap_or_default();
-            let trade = OwnTrade {
-                exchange: reported.exchange,
-                trade_id: String::new(),
-                order_id: reported.order_id.clone(),
-                client_order_id: Some(reported.client_order_id.clone()),
-                symbol: reported.symbol.clone(),
-                side: reported.side,
-                price,
-                quantity: left,
-                fee: Decimal::ZERO,
-                fee_asset: "-".into(),
-                is_maker: false,
-                time_ms: reported.updated_ms,
-            };
-            self.apply_exchange_order(order_id, &reported, Some(&trade));
-        } else {
-            self.apply_exchange_order(order_id, &reported, None);
+            let Some(info) = self.info(lo.order.symbol).cloned() else { return };
+            tracing::warn!(order_id, instance = %lo.order.instance, %left, "the exchange's trades for this order are not to be had: booking the rest without a fee");
+            let mut order = lo.order.clone();
+            let mut fills = Vec::new();
+            for t in lo.feeless.iter().filter(|t| !lo.booked.contains(&t.trade_id)) {
+                let qty = t.quantity.min(reported.filled_quantity - order.filled);
+                if qty > Decimal::ZERO {
+                    fills.push(self.book(order_id, &mut order, &info, t, qty));
+                }
+            }
+            let rest = reported.filled_quantity - order.filled;
+            if rest > Decimal::ZERO {
+                let booked_quote = self.live.open.get(&order_id).and_then(|l| l.booked_quote);
+                let price = match (reported.filled_quote, booked_quote) {
+                    (Some(total), Some(booked)) if total > booked => (total - booked) / rest,
+                    _ => reported.average_price().or(self.last_price(order.symbol)).unwrap_or_default(),
+                };
+                let t = OwnTrade {
+                    exchange: reported.exchange,
+                    trade_id: String::new(),
+                    order_id: reported.order_id.clone(),
+                    client_order_id: Some(reported.client_order_id.clone()),
+                    symbol: reported.symbol.clone(),
+                    side: reported.side,
+                    price,
+                    quantity: rest,
+                    fee: Decimal::ZERO,
+                    fee_asset: "-".into(),
+                    is_maker: false,
+                    time_ms: reported.updated_ms,
+                };
+                fills.push(self.book(order_id, &mut order, &info, &t, rest));
+            }
+            if !fills.is_empty() {
+                self.record_order_result(order, fills, 0);
+            }
         }
+        self.apply_exchange_order(order_id, &reported, None);
     }
 
-    /// Fills listed by the exchange for an order (reconciliation): apply the ones beyond
-    /// the quantity already recorded, in order.
+    /// Trades listed by the exchange for an order (reconciliation, or asked for): book
+    /// those not booked yet, oldest first; what was booked without a known id counts
+    /// against the oldest of them first.
     fn apply_missed_fills(&mut self, order_id: u64, fills: &[OwnTrade]) {
         let Some(lo) = self.live.open.get(&order_id).cloned() else { return };
         let Some(info) = self.info(lo.order.symbol).cloned() else { return };
         let mut order = lo.order.clone();
-        let mut seen = Decimal::ZERO;
+        let mut unknown = lo.unknown_booked;
         let mut out = Vec::new();
-        for t in fills.iter().filter(|t| t.quantity > Decimal::ZERO) {
-            let end = seen + t.quantity;
-            if end > order.filled {
-                let qty = end - order.filled.max(seen);
-                let fee = t.fee * (qty / t.quantity);
-                let mut f = self.make_fill(&order, &info, t.price, qty, fee, &t.fee_asset);
-                if let Some(acc) = self.venue.account_mut(&order.instance) {
-                    f.realized_pnl = acc.apply(&info, &f);
+        let mut list: Vec<&OwnTrade> = fills
+            .iter()
+            .filter(|t| t.quantity > Decimal::ZERO && (t.trade_id.is_empty() || !lo.booked.contains(&t.trade_id)))
+            .collect();
+        list.sort_by(|a, b| (a.time_ms, &a.trade_id).cmp(&(b.time_ms, &b.trade_id)));
+        for t in list {
+            let covered = unknown.min(t.quantity);
+            unknown -= covered;
+            let qty = (t.quantity - covered).min(order.qty - order.filled);
+            if let Some(l) = self.live.open.get_mut(&order_id) {
+                l.unknown_booked -= covered;
+                if qty <= Decimal::ZERO && !t.trade_id.is_empty() {
+                    l.booked.insert(t.trade_id.clone());
                 }
-                order.filled += qty;
-                out.push(f);
             }
-            seen = end;
+            if qty > Decimal::ZERO {
+                out.push(self.book(order_id, &mut order, &info, t, qty));
+            }
         }
         if out.is_empty() {
             return;
         }
-        tracing::info!(order_id, fills = out.len(), "fills missed while disconnected applied");
-        if let Some(l) = self.live.open.get_mut(&order_id) {
-            l.order = order.clone();
-        }
+        tracing::info!(order_id, fills = out.len(), "listed trades of an order booked");
         self.record_order_result(order, out, 0);
     }
 
@@ -584,5 +667,130 @@ impl Core {
     /// Why trading is halted, if it is.
     pub fn halted(&self) -> Option<&str> {
         self.live.halted.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod booking_tests {
+    use super::*;
+    use crate::connectors::{ExchangeOrderStatus, OrderType};
+    use crate::execution::{OrderKind, Side};
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A core tracking one live market buy of 0.03 BTCUSDT on Bybit (host order 1,
+    /// exchange order "x1"), and what the core asks of Bybit's router.
+    fn buying() -> (Core, mpsc::UnboundedReceiver<LiveCommand>) {
+        let (mut core, id) = crate::core::test_core();
+        let (tx, rx) = mpsc::unbounded_channel();
+        core.live.routes.insert(ExchangeId::Bybit, tx);
+        let order = Order {
+            id: 1,
+            instance: "live".into(),
+            symbol: id,
+            side: Side::Buy,
+            kind: OrderKind::Market,
+            qty: d("0.03"),
+            filled: Decimal::ZERO,
+            status: OrderStatus::New,
+            reason: None,
+            tag: String::new(),
+            time_ms: 0,
+        };
+        core.record_order_result(order.clone(), Vec::new(), 0);
+        core.live.by_client.insert("c1".into(), 1);
+        core.live.open.insert(1, LiveOrder::new(order, ExchangeId::Bybit, "c1".into(), false));
+        (core, rx)
+    }
+
+    fn report(filled: &str, status: ExchangeOrderStatus) -> ExchangeOrder {
+        ExchangeOrder {
+            exchange: ExchangeId::Bybit,
+            order_id: "x1".into(),
+            client_order_id: "c1".into(),
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            order_type: OrderType::Market,
+            status,
+            price: None,
+            quantity: d("0.03"),
+            filled_quantity: d(filled),
+            filled_quote: None,
+            updated_ms: 5,
+        }
+    }
+
+    fn trade(id: &str, price: &str, fee: &str, fee_asset: &str) -> OwnTrade {
+        OwnTrade {
+            exchange: ExchangeId::Bybit,
+            trade_id: id.into(),
+            order_id: "x1".into(),
+            client_order_id: Some("c1".into()),
+            symbol: "BTCUSDT".into(),
+            side: Side::Buy,
+            price: d(price),
+            quantity: d("0.01"),
+            fee: d(fee),
+            fee_asset: fee_asset.into(),
+            is_maker: false,
+            time_ms: 5,
+        }
+    }
+
+    /// (price, qty, fee) of every fill booked, in order, and the order's status.
+    fn booked(core: &mut Core) -> (Vec<(Decimal, Decimal, Decimal)>, String) {
+        core.flush();
+        let fills = core.store.trades(None, None, 100).unwrap().into_iter().map(|t| (t.price, t.qty, t.fee)).collect();
+        let status = core.store.orders(10).unwrap().into_iter().find(|o| o.id == 1).unwrap().status;
+        (fills, status)
+    }
+
+    #[test]
+    fn trades_are_booked_once_each_by_id_whatever_order_they_are_listed_in() {
+        let (mut core, mut rx) = buying();
+        let (a, b, c) =
+            (trade("a", "100", "0.5", "USDT"), trade("b", "101", "0.6", "USDT"), trade("c", "102", "0.7", "USDT"));
+        core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&a));
+        // The order's snapshot: filled, without its trades. Not booked from the totals:
+        // the trades are asked for, and the order waits for them.
+        core.apply_exchange_order(1, &report("0.03", ExchangeOrderStatus::Filled), None);
+        assert!(matches!(rx.try_recv(), Ok(LiveCommand::FetchTrades { filled, .. }) if filled == d("0.03")));
+        assert_eq!(booked(&mut core), (vec![(d("100"), d("0.01"), d("0.5"))], "NEW".to_string()));
+        // Listed newest first with equal times (as Bybit does): each booked once, at its
+        // own price and fee; then the order is final.
+        core.on_live(LiveEvent::Fills {
+            venue: ExchangeId::Bybit,
+            client_id: "c1".into(),
+            fills: vec![c, b, a.clone()],
+        });
+        let (fills, status) = booked(&mut core);
+        assert_eq!(fills.len(), 3, "{fills:?}");
+        assert_eq!(fills.iter().map(|f| f.2).sum::<Decimal>(), d("1.8"), "each fee once: {fills:?}");
+        assert_eq!(fills.iter().map(|f| f.0 * f.1).sum::<Decimal>(), d("3.03"));
+        assert_eq!(status, "FILLED");
+        // The stream's copy of a trade already booked adds nothing.
+        core.apply_exchange_order(1, &report("0.03", ExchangeOrderStatus::Filled), Some(&a));
+        assert_eq!(booked(&mut core).0.len(), 3);
+    }
+
+    #[test]
+    fn trades_never_listed_are_booked_at_their_own_prices_without_a_fee() {
+        let (mut core, mut rx) = buying();
+        // KuCoin-like matches: a price, no fee. Then the final status.
+        for (id, price, filled) in [("m1", "100", "0.01"), ("m2", "110", "0.02")] {
+            let t = trade(id, price, "0", "");
+            core.apply_exchange_order(1, &report(filled, ExchangeOrderStatus::PartiallyFilled), Some(&t));
+        }
+        core.apply_exchange_order(1, &report("0.02", ExchangeOrderStatus::Canceled), None);
+        assert!(matches!(rx.try_recv(), Ok(LiveCommand::FetchTrades { .. })), "one fetch for the order");
+        assert!(rx.try_recv().is_err(), "asked once while it is on its way");
+        assert_eq!(booked(&mut core), (vec![], "NEW".to_string()), "nothing booked without fees yet");
+        // The exchange's list never has them.
+        core.on_live(LiveEvent::TradesMissing { venue: ExchangeId::Bybit, client_id: "c1".into() });
+        let (fills, status) = booked(&mut core);
+        assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("110"), d("0.01"), d("0"))]);
+        assert_eq!(status, "CANCELED", "partly filled, then canceled");
     }
 }

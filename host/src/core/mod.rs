@@ -518,6 +518,27 @@ mod start_only_tests {
     }
 }
 
+/// A core with no strategy on an in-memory store, live settings (candles stored), and
+/// the symbol BTCUSDT.
+#[cfg(test)]
+pub(crate) fn test_core() -> (Core, SymbolId) {
+    let symbols = crate::market_data::feeds::shared_symbols();
+    let id = symbols.write().unwrap().intern("BTCUSDT").unwrap();
+    let settings = CoreSettings {
+        skip_first_partial: false,
+        tick_capacity: 16,
+        resume_after_ms: None,
+        feed: "test".into(),
+        backtest: false,
+        mirror_market: false,
+    };
+    let config = PluginsConfig::parse("version = 1\n", std::path::Path::new("p.toml"), &|_| None).unwrap();
+    let plugins = PluginHost::new(crate::plugins::Loader::new(None).unwrap());
+    let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+    let (bus, _) = broadcast::channel(16);
+    (Core::new(settings, symbols, plugins, store, config, &Default::default(), bus).unwrap(), id)
+}
+
 #[cfg(test)]
 mod repair_tests {
     use super::*;
@@ -527,23 +548,8 @@ mod repair_tests {
         s.parse().unwrap()
     }
 
-    /// A core with no strategy on an in-memory store, live settings (candles stored).
     fn core() -> (Core, SymbolId) {
-        let symbols = crate::market_data::feeds::shared_symbols();
-        let id = symbols.write().unwrap().intern("BTCUSDT").unwrap();
-        let settings = CoreSettings {
-            skip_first_partial: false,
-            tick_capacity: 16,
-            resume_after_ms: None,
-            feed: "test".into(),
-            backtest: false,
-            mirror_market: false,
-        };
-        let config = PluginsConfig::parse("version = 1\n", std::path::Path::new("p.toml"), &|_| None).unwrap();
-        let plugins = PluginHost::new(crate::plugins::Loader::new(None).unwrap());
-        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
-        let (bus, _) = broadcast::channel(16);
-        let mut core = Core::new(settings, symbols, plugins, store, config, &Default::default(), bus).unwrap();
+        let (mut core, id) = test_core();
         core.active.insert(id); // as if a strategy traded it
         (core, id)
     }

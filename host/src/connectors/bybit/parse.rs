@@ -154,10 +154,20 @@ pub fn execution(v: &Value) -> Result<OwnTrade, String> {
         price: dec_field(v, "execPrice")?,
         quantity: dec_field(v, "execQty")?,
         fee: dec_field(v, "execFee")?,
-        fee_asset: v.get("feeCurrency").and_then(Value::as_str).unwrap_or_default().to_string(),
+        // Spot names the fee's coin; derivatives leave it out: their fees are in the
+        // settle coin (USDT for USDT contracts, USDC for USDC ones).
+        fee_asset: match v.get("feeCurrency").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+            Some(coin) => coin.to_string(),
+            None => settle_coin(str_field(v, "symbol")?).to_string(),
+        },
         is_maker: bool_field(v, "isMaker")?,
         time_ms: i64_field(v, "execTime")?,
     })
+}
+
+/// The settle coin of a linear contract, from its name (`BTCUSDT`, `BTCPERP` for USDC).
+fn settle_coin(symbol: &str) -> &'static str {
+    if symbol.ends_with("USDC") || symbol.ends_with("PERP") || symbol.contains("-") { "USDC" } else { "USDT" }
 }
 
 /// The order as an `execution` topic item describes it (`orderQty`, `leavesQty`,
@@ -520,6 +530,13 @@ mod tests {
             (f.trade_id.as_str(), f.price, f.fee, f.fee_asset.as_str(), f.time_ms),
             ("e-9", d("60000"), d("0.00001"), "BTC", 1700000000000)
         );
+        // A linear contract's execution names no fee coin: it is the settle coin.
+        let mut linear = e.clone();
+        linear["category"] = "linear".into();
+        linear.as_object_mut().unwrap().remove("feeCurrency");
+        assert_eq!(execution(&linear).unwrap().fee_asset, "USDT");
+        linear["symbol"] = "BTCPERP".into();
+        assert_eq!(execution(&linear).unwrap().fee_asset, "USDC");
         let w = serde_json::json!({"list": [{"accountType": "UNIFIED", "coin": [
             {"coin": "USDT", "walletBalance": "1000.5", "locked": "100"}, {"coin": "ETH", "walletBalance": "0", "locked": ""}]}]});
         assert_eq!(balances(&w).unwrap(), vec![Balance { asset: "USDT".into(), free: d("900.5"), locked: d("100") }]);
