@@ -471,8 +471,20 @@ impl Core {
     fn book(&mut self, order_id: u64, order: &mut Order, info: &SymbolInfo, t: &OwnTrade, qty: Decimal) -> Fill {
         let fee = if t.quantity.is_zero() { Decimal::ZERO } else { t.fee * (qty / t.quantity) };
         let mut f = self.make_fill(order, info, t.price, qty, fee, &t.fee_asset);
+        let name = self.symbol_name(order.symbol);
+        let rules = self.live.open.get(&order_id).and_then(|l| self.live.rules.get(&(l.venue, name)).cloned());
         if let Some(acc) = self.venue.account_mut(&order.instance) {
             f.realized_pnl = acc.apply(info, &f);
+            // What a fee taken in the base asset leaves below the smallest order the venue
+            // takes cannot be sold: the position is flat (the balance keeps it).
+            if let (Some(rules), Some(pos)) = (rules, acc.positions.get_mut(&order.symbol))
+                && !pos.qty.is_zero()
+                && is_dust(&rules, pos.qty.abs(), t.price)
+            {
+                tracing::info!(order_id, instance = %order.instance, dust = %pos.qty, "a remainder too small to trade: the position counts as flat");
+                pos.qty = Decimal::ZERO;
+                pos.avg_price = Decimal::ZERO;
+            }
         }
         order.filled += qty;
         if let Some(l) = self.live.open.get_mut(&order_id) {
@@ -670,6 +682,13 @@ impl Core {
     }
 }
 
+/// Whether `qty` is less than the venue takes in one order at `price` (rounded down to
+/// its lot, below its minimum quantity or notional).
+fn is_dust(rules: &SymbolRules, qty: Decimal, price: Decimal) -> bool {
+    let lots = if rules.lot_size.is_zero() { qty } else { (qty / rules.lot_size).floor() * rules.lot_size };
+    lots.is_zero() || lots < rules.min_qty || lots * price < rules.min_notional
+}
+
 #[cfg(test)]
 mod booking_tests {
     use super::*;
@@ -699,6 +718,10 @@ mod booking_tests {
             tag: String::new(),
             time_ms: 0,
         };
+        core.venue.open_account(
+            "live",
+            crate::execution::Account::new([("USDT".to_string(), d("10000"))].into(), Decimal::ZERO),
+        );
         core.record_order_result(order.clone(), Vec::new(), 0);
         core.live.by_client.insert("c1".into(), 1);
         core.live.open.insert(1, LiveOrder::new(order, ExchangeId::Bybit, "c1".into(), false));
@@ -792,5 +815,46 @@ mod booking_tests {
         let (fills, status) = booked(&mut core);
         assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("110"), d("0.01"), d("0"))]);
         assert_eq!(status, "CANCELED", "partly filled, then canceled");
+    }
+
+    #[test]
+    fn a_remainder_too_small_to_trade_leaves_the_position_flat() {
+        let (mut core, _rx) = buying();
+        core.live.rules.insert(
+            (ExchangeId::Bybit, "BTCUSDT".into()),
+            SymbolRules {
+                symbol: "BTCUSDT".into(),
+                venue_symbol: "BTCUSDT".into(),
+                base: "BTC".into(),
+                quote: "USDT".into(),
+                tick_size: d("0.01"),
+                lot_size: d("0.0001"),
+                min_qty: d("0.0001"),
+                max_qty: None,
+                min_notional: d("5"),
+                trading: true,
+            },
+        );
+        // Bought 0.01 with 0.00001 BTC kept as the fee: 0.00999 held, sellable 0.0099.
+        let buy = OwnTrade { quantity: d("0.01"), ..trade("b1", "60000", "0.00001", "BTC") };
+        core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&buy));
+        let id = core.live.open[&1].order.symbol;
+        let position = |core: &mut Core| core.venue.account_mut("live").unwrap().positions[&id].qty;
+        assert_eq!(position(&mut core), d("0.00999"));
+        // A sell of the sellable part: 0.00009 BTC is left, too small to sell.
+        let mut sell = core.live.open[&1].order.clone();
+        sell.id = 2;
+        sell.side = Side::Sell;
+        sell.qty = d("0.0099");
+        sell.filled = Decimal::ZERO;
+        core.live.by_client.insert("c2".into(), 2);
+        core.live.open.insert(2, LiveOrder::new(sell, ExchangeId::Bybit, "c2".into(), false));
+        let t = OwnTrade { side: Side::Sell, quantity: d("0.0099"), ..trade("s1", "60000", "0.594", "USDT") };
+        let r =
+            ExchangeOrder { side: Side::Sell, quantity: d("0.0099"), ..report("0.0099", ExchangeOrderStatus::Filled) };
+        core.apply_exchange_order(2, &r, Some(&t));
+        assert_eq!(position(&mut core), Decimal::ZERO, "flat: 0.00009 BTC cannot be sold");
+        let btc = core.venue.account_mut("live").unwrap().balance("BTC");
+        assert_eq!(btc, d("0.00009"), "the balance keeps it");
     }
 }
