@@ -264,6 +264,7 @@ async fn an_orders_trades_are_listed_with_their_fees_or_reported_missing() {
         client_id: client(1),
         exchange_order_id: order.order_id.clone(),
         filled: d(filled),
+        after_ms: 0,
     };
     live.commands.send(fetch("0.01")).unwrap();
     let LiveEvent::Fills { client_id, fills, .. } =

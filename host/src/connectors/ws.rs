@@ -143,7 +143,9 @@ async fn connect_and_read<P: WsProtocol>(
     attempt: &mut u32,
 ) -> Result<(), String> {
     let target = protocol.connect().await.map_err(|e| e.to_string())?;
-    let connect = tokio_tungstenite::connect_async(target.url.as_str());
+    // No Nagle: a small frame (a ping, a subscription) goes out at once instead of
+    // waiting for the ack of the previous one.
+    let connect = tokio_tungstenite::connect_async_with_config(target.url.as_str(), None, true);
     let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), connect)
         .await
         .map_err(|_| "connect timed out".to_string())?

@@ -413,18 +413,29 @@ impl Core {
             _ => {}
         }
         let unbooked = ex.filled_quantity > order.filled;
-        let mut status = match ex.status {
-            ExchangeOrderStatus::New | ExchangeOrderStatus::PartiallyFilled => OrderStatus::New,
-            ExchangeOrderStatus::Filled => OrderStatus::Filled,
-            ExchangeOrderStatus::Canceled | ExchangeOrderStatus::Expired => OrderStatus::Canceled,
-            ExchangeOrderStatus::Rejected => OrderStatus::Rejected,
-        };
+        let mut status = exchange_status(ex.status);
         if unbooked {
-            // Final once its trades are booked.
+            // Final once its trades are booked. The private stream normally brings them
+            // within milliseconds: the list is asked for only if it has not after a grace.
             status = OrderStatus::New;
             if !lo.fetching {
-                self.fetch_trades(&lo, ex);
+                self.fetch_trades(&lo, ex, FETCH_GRACE_MS);
             }
+        } else if let Some(r) = lo.reported.as_ref().filter(|r| r.filled_quantity <= order.filled) {
+            // Everything reported is booked: a final status reported before its trades
+            // came applies now, and the list is not needed.
+            if status == OrderStatus::New && !r.status.is_open() {
+                status = exchange_status(r.status);
+            }
+            if let Some(l) = self.live.open.get_mut(&order_id) {
+                l.reported = None;
+                l.fetches = 0;
+            }
+            if lo.fetching {
+                self.forget_trades(&lo);
+            }
+        } else if lo.fetching && lo.reported.is_none() {
+            self.forget_trades(&lo);
         }
         if let Some(l) = self.live.open.get_mut(&order_id) {
             // Never back to a smaller quantity, nor from a final status to a working one.
@@ -435,7 +446,9 @@ impl Core {
             if unbooked && newer {
                 l.reported = Some(ex.clone());
             }
-            l.fetching |= unbooked;
+            if unbooked {
+                l.fetching = true;
+            }
         }
         order.status = status;
         if order.status == OrderStatus::Canceled && ex.status == ExchangeOrderStatus::Expired {
@@ -455,15 +468,26 @@ impl Core {
         self.record_order_result(order, fills, 0);
     }
 
-    /// Ask the order's venue for its trades (their prices and fees).
-    fn fetch_trades(&mut self, lo: &LiveOrder, ex: &ExchangeOrder) {
+    /// Ask the order's venue for its trades (their prices and fees), after `after_ms`.
+    fn fetch_trades(&mut self, lo: &LiveOrder, ex: &ExchangeOrder, after_ms: u64) {
         if let Some(tx) = self.live.routes.get(&lo.venue) {
             let _ = tx.send(LiveCommand::FetchTrades {
                 symbol: self.symbol_name(lo.order.symbol),
                 client_id: lo.client_id.clone(),
                 exchange_order_id: ex.order_id.clone(),
                 filled: ex.filled_quantity,
+                after_ms,
             });
+        }
+    }
+
+    /// The order's trades came by the stream: a list asked for is not needed any more.
+    fn forget_trades(&mut self, lo: &LiveOrder) {
+        if let Some(l) = self.live.open.get_mut(&lo.order.id) {
+            l.fetching = false;
+        }
+        if let Some(tx) = self.live.routes.get(&lo.venue) {
+            let _ = tx.send(LiveCommand::ForgetTrades { client_id: lo.client_id.clone() });
         }
     }
 
@@ -515,7 +539,7 @@ impl Core {
             lo.fetches += 1;
             lo.fetching = true;
             let lo = lo.clone();
-            self.fetch_trades(&lo, &reported);
+            self.fetch_trades(&lo, &reported, 0);
             return;
         }
         lo.reported = None;
@@ -679,6 +703,19 @@ impl Core {
     /// Why trading is halted, if it is.
     pub fn halted(&self) -> Option<&str> {
         self.live.halted.as_deref()
+    }
+}
+
+/// How long the private stream has to bring the trades of a reported fill before the
+/// host lists them over REST.
+const FETCH_GRACE_MS: u64 = 1_000;
+
+fn exchange_status(s: ExchangeOrderStatus) -> OrderStatus {
+    match s {
+        ExchangeOrderStatus::New | ExchangeOrderStatus::PartiallyFilled => OrderStatus::New,
+        ExchangeOrderStatus::Filled => OrderStatus::Filled,
+        ExchangeOrderStatus::Canceled | ExchangeOrderStatus::Expired => OrderStatus::Canceled,
+        ExchangeOrderStatus::Rejected => OrderStatus::Rejected,
     }
 }
 
@@ -856,5 +893,21 @@ mod booking_tests {
         assert_eq!(position(&mut core), Decimal::ZERO, "flat: 0.00009 BTC cannot be sold");
         let btc = core.venue.account_mut("live").unwrap().balance("BTC");
         assert_eq!(btc, d("0.00009"), "the balance keeps it");
+    }
+
+    #[test]
+    fn a_fill_reported_before_its_trade_is_final_once_the_stream_brings_it() {
+        let (mut core, mut rx) = buying();
+        // The REST answer first: filled, final, no trade. The list is asked for after a
+        // grace, the order waits.
+        core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::Filled), None);
+        assert!(matches!(rx.try_recv(), Ok(LiveCommand::FetchTrades { after_ms, .. }) if after_ms == FETCH_GRACE_MS));
+        assert_eq!(booked(&mut core).1, "NEW");
+        // The stream's trade (its order state still partial): booked, the order final, the
+        // list not needed.
+        let t = trade("a", "100", "0.5", "USDT");
+        core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&t));
+        assert_eq!(booked(&mut core), (vec![(d("100"), d("0.01"), d("0.5"))], "FILLED".to_string()));
+        assert!(matches!(rx.try_recv(), Ok(LiveCommand::ForgetTrades { client_id }) if client_id == "c1"));
     }
 }

@@ -76,6 +76,14 @@ pub enum LiveCommand {
         exchange_order_id: String,
         /// The filled quantity the exchange reported.
         filled: rust_decimal::Decimal,
+        /// Wait this long first (the private stream may bring the trades meanwhile).
+        after_ms: u64,
+    },
+    /// The trades of an order came by the stream: a `FetchTrades` still waiting or on its
+    /// way is dropped.
+    ForgetTrades {
+        /// Client order id.
+        client_id: String,
     },
 }
 
@@ -181,6 +189,8 @@ pub struct Router {
     canceling: HashMap<String, HashSet<String>>,
     /// Answered when no request is on its way any more.
     drained: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Trade lists asked for, by client id.
+    listing: HashMap<String, tokio::task::AbortHandle>,
 }
 
 /// A placement on its way.
@@ -235,6 +245,7 @@ impl Router {
             placing: HashMap::new(),
             canceling: HashMap::new(),
             drained: Vec::new(),
+            listing: HashMap::new(),
         }
     }
 
@@ -342,16 +353,22 @@ impl Router {
                 self.release();
             }
             LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, symbol, client_id),
-            LiveCommand::FetchTrades { symbol, client_id, exchange_order_id, filled } => {
-                let task = self.running.spawn(fetch_trades(
-                    self.connector.clone(),
-                    self.venue,
-                    symbol,
-                    client_id.clone(),
-                    exchange_order_id,
-                    filled,
-                ));
+            LiveCommand::FetchTrades { symbol, client_id, exchange_order_id, filled, after_ms } => {
+                if let Some(earlier) = self.listing.remove(&client_id) {
+                    earlier.abort();
+                }
+                let (connector, venue, id) = (self.connector.clone(), self.venue, client_id.clone());
+                let task = self.running.spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    fetch_trades(connector, venue, symbol, id, exchange_order_id, filled).await
+                });
+                self.listing.insert(client_id.clone(), task.clone());
                 self.jobs.insert(task.id(), Job::Fetch { client_id });
+            }
+            LiveCommand::ForgetTrades { client_id } => {
+                if let Some(task) = self.listing.remove(&client_id) {
+                    task.abort();
+                }
             }
             LiveCommand::Drained(tx) => {
                 self.drained.push(tx);
@@ -433,6 +450,12 @@ impl Router {
     fn finished(&mut self, done: Result<(TaskId, Done), tokio::task::JoinError>) {
         let (id, done) = match done {
             Ok((id, d)) => (id, Some(d)),
+            Err(e) if e.is_cancelled() => {
+                // A trade list no longer needed.
+                self.jobs.remove(&e.id());
+                self.answer_drained();
+                return;
+            }
             Err(e) => {
                 tracing::error!(venue = %self.venue, error = %e, "an exchange request failed unexpectedly");
                 (e.id(), None)
@@ -489,6 +512,7 @@ impl Router {
                 self.cancel_over(&symbol, &client_id);
             }
             Job::Fetch { client_id } => {
+                self.listing.remove(&client_id);
                 let (trades, complete) = match done {
                     Some(Done::Fetched { trades, complete }) => (trades, complete),
                     _ => (Vec::new(), false),
