@@ -4,7 +4,7 @@
 //! answer, a new order waits for the cancels on its symbol, and an order canceled before
 //! it was sent is withdrawn; the kill switch reaches an order still being placed, and a
 //! reconciliation leaves such an order to its answer; a cancel asked twice goes out once;
-//! an order's trades are listed with their fees, or reported missing.
+//! an order's trades are listed with their fees, or reported incomplete.
 
 mod suite;
 
@@ -259,28 +259,31 @@ async fn an_orders_trades_are_listed_with_their_fees_or_reported_missing() {
     live.commands.send(buy).unwrap();
     let LiveEvent::Accepted { order, .. } = next(&mut live.events, accepted(1)).await else { unreachable!() };
     assert_eq!(order.filled_quantity, d("0.01"));
-    let fetch = |filled: &str| LiveCommand::FetchTrades {
+    let fetch = |seq: u64, filled: &str| LiveCommand::FetchTrades {
+        seq,
         symbol: "BTCUSDT".into(),
         client_id: client(1),
         exchange_order_id: order.order_id.clone(),
         filled: d(filled),
         after_ms: 0,
     };
-    live.commands.send(fetch("0.01")).unwrap();
-    let LiveEvent::Fills { client_id, fills, .. } =
-        next(&mut live.events, |e| matches!(e, LiveEvent::Fills { .. })).await
+    live.commands.send(fetch(7, "0.01")).unwrap();
+    let LiveEvent::Listed { client_id, fills, seq, complete, .. } =
+        next(&mut live.events, |e| matches!(e, LiveEvent::Listed { .. })).await
     else {
         unreachable!()
     };
+    assert_eq!((seq, complete), (7, true), "the answer to ask 7, complete");
     let ex = live.fake.state.fills(Some("BTCUSDT"));
     assert_eq!(client_id, client(1));
     assert_eq!(fills.len(), 1);
     assert_eq!((fills[0].quantity, fills[0].fee, fills[0].fee_asset.as_str()), (d("0.01"), ex[0].fee, "BTC"));
     // More than the exchange lists (it lags, or the trades are out of reach): after a few
-    // tries, what there is, then word that the rest is missing.
-    live.commands.send(fetch("0.02")).unwrap();
-    next(&mut live.events, |e| matches!(e, LiveEvent::Fills { .. })).await;
-    let missing =
-        next(&mut live.events, |e| matches!(e, LiveEvent::TradesMissing { .. } | LiveEvent::Fills { .. })).await;
-    assert!(matches!(&missing, LiveEvent::TradesMissing { client_id, .. } if *client_id == client(1)), "{missing:?}");
+    // tries, what there is, marked incomplete.
+    live.commands.send(fetch(8, "0.02")).unwrap();
+    let listed = next(&mut live.events, |e| matches!(e, LiveEvent::Listed { .. })).await;
+    assert!(
+        matches!(&listed, LiveEvent::Listed { seq: 8, fills, complete: false, .. } if fills.len() == 1),
+        "{listed:?}"
+    );
 }

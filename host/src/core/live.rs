@@ -39,6 +39,8 @@ pub(super) struct LiveOrder {
     /// often they were asked again since the last report.
     pub fetching: bool,
     pub fetches: u8,
+    /// The number of the trade list asked for last (answers to older asks only book).
+    pub fetch_seq: u64,
     /// Trade ids booked, and the quantity booked without a known id (an order restored
     /// from the store with fills, or booked from totals): a listed trade not booked by id
     /// counts against that quantity first, oldest first.
@@ -63,6 +65,7 @@ impl LiveOrder {
             reported: None,
             fetching: false,
             fetches: 0,
+            fetch_seq: 0,
             booked: HashSet::new(),
             unknown_booked,
             booked_quote: unknown_booked.is_zero().then_some(Decimal::ZERO),
@@ -84,6 +87,8 @@ pub(super) struct LiveState {
     prefix: String,
     /// The kill switch: why trading is halted.
     pub halted: Option<String>,
+    /// The last trade-list ask's number.
+    fetch_seq: u64,
 }
 
 impl LiveState {
@@ -295,11 +300,16 @@ impl Core {
 
     /// An order that never reached the exchange ends with `status`.
     fn end_unsent(&mut self, order_id: u64, status: OrderStatus, reason: String) {
-        if self.live.open.get(&order_id).is_some_and(|lo| lo.order.filled > Decimal::ZERO || lo.reported.is_some()) {
-            // The exchange reported fills: it has the order, whatever the router concluded.
-            tracing::error!(order_id, %reason, "an order with fills reported as never sent; keeping it until the exchange says how it ended");
+        if self.live.open.get(&order_id).is_some_and(|lo| lo.reported.is_some()) {
+            // The exchange reported fills whose trades are being listed: that settles it.
+            tracing::error!(order_id, %reason, "an order with fills reported as never sent; its trades decide how it ended");
             return;
         }
+        let status = match self.live.open.get(&order_id) {
+            // It filled partly: it was on the exchange, and it is over.
+            Some(lo) if lo.order.filled > Decimal::ZERO && status == OrderStatus::Rejected => OrderStatus::Canceled,
+            _ => status,
+        };
         let Some(lo) = self.live.open.remove(&order_id) else { return };
         self.live.by_client.remove(&lo.client_id);
         let mut order = lo.order;
@@ -331,15 +341,24 @@ impl Core {
                 }
             }
             LiveEvent::Fills { venue: _, client_id, fills } => {
+                // A reconciliation's list: book it; settle unless a list asked for is due.
                 if let Some(&order_id) = self.live.by_client.get(&client_id) {
                     self.apply_missed_fills(order_id, &fills);
-                    self.settle_reported(order_id, false);
+                    if self.live.open.get(&order_id).is_some_and(|l| !l.fetching) {
+                        self.settle_reported(order_id, false);
+                    }
                 }
             }
-            LiveEvent::TradesMissing { venue, client_id } => {
+            LiveEvent::Listed { venue, client_id, seq, fills, complete } => {
                 if let Some(&order_id) = self.live.by_client.get(&client_id) {
-                    tracing::warn!(%venue, order_id, "the exchange did not list all trades of an order");
-                    self.settle_reported(order_id, true);
+                    self.apply_missed_fills(order_id, &fills);
+                    // Only the answer to the latest ask settles the order.
+                    if self.live.open.get(&order_id).is_some_and(|l| l.fetching && l.fetch_seq == seq) {
+                        if !complete {
+                            tracing::warn!(%venue, order_id, "the exchange did not list all trades of an order");
+                        }
+                        self.settle_reported(order_id, !complete);
+                    }
                 }
             }
             LiveEvent::Balances { venue, balances } => {
@@ -398,6 +417,13 @@ impl Core {
                     t.quantity.min(delta)
                 } else if lo.booked.contains(&t.trade_id) {
                     Decimal::ZERO
+                } else if lo.unknown_booked > Decimal::ZERO && delta <= Decimal::ZERO {
+                    // Already in what was booked without ids (from totals): count it there.
+                    if let Some(l) = self.live.open.get_mut(&order_id) {
+                        l.unknown_booked -= l.unknown_booked.min(t.quantity);
+                        l.booked.insert(t.trade_id.clone());
+                    }
+                    Decimal::ZERO
                 } else {
                     t.quantity.min(order.qty - order.filled)
                 };
@@ -412,20 +438,26 @@ impl Core {
             }
             _ => {}
         }
-        let unbooked = ex.filled_quantity > order.filled;
+        // What the exchange said filled, by the latest report of the two.
+        let target = lo.reported.as_ref().map_or(ex.filled_quantity, |r| r.filled_quantity.max(ex.filled_quantity));
+        let unbooked = target > order.filled;
         let mut status = exchange_status(ex.status);
         if unbooked {
             // Final once its trades are booked. The private stream normally brings them
             // within milliseconds: the list is asked for only if it has not after a grace.
             status = OrderStatus::New;
             if !lo.fetching {
-                self.fetch_trades(&lo, ex, FETCH_GRACE_MS);
+                let latest = lo.reported.as_ref().filter(|r| r.filled_quantity > ex.filled_quantity).unwrap_or(ex);
+                self.fetch_trades(&lo, latest, FETCH_GRACE_MS);
             }
         } else if let Some(r) = lo.reported.as_ref().filter(|r| r.filled_quantity <= order.filled) {
             // Everything reported is booked: a final status reported before its trades
             // came applies now, and the list is not needed.
             if status == OrderStatus::New && !r.status.is_open() {
                 status = exchange_status(r.status);
+                if r.status == ExchangeOrderStatus::Expired {
+                    order.reason = Some("expired on the exchange".into());
+                }
             }
             if let Some(l) = self.live.open.get_mut(&order_id) {
                 l.reported = None;
@@ -470,8 +502,14 @@ impl Core {
 
     /// Ask the order's venue for its trades (their prices and fees), after `after_ms`.
     fn fetch_trades(&mut self, lo: &LiveOrder, ex: &ExchangeOrder, after_ms: u64) {
+        self.live.fetch_seq += 1;
+        let seq = self.live.fetch_seq;
+        if let Some(l) = self.live.open.get_mut(&lo.order.id) {
+            l.fetch_seq = seq;
+        }
         if let Some(tx) = self.live.routes.get(&lo.venue) {
             let _ = tx.send(LiveCommand::FetchTrades {
+                seq,
                 symbol: self.symbol_name(lo.order.symbol),
                 client_id: lo.client_id.clone(),
                 exchange_order_id: ex.order_id.clone(),
@@ -485,6 +523,7 @@ impl Core {
     fn forget_trades(&mut self, lo: &LiveOrder) {
         if let Some(l) = self.live.open.get_mut(&lo.order.id) {
             l.fetching = false;
+            l.fetch_seq = 0;
         }
         if let Some(tx) = self.live.routes.get(&lo.venue) {
             let _ = tx.send(LiveCommand::ForgetTrades { client_id: lo.client_id.clone() });
@@ -499,11 +538,15 @@ impl Core {
         let rules = self.live.open.get(&order_id).and_then(|l| self.live.rules.get(&(l.venue, name)).cloned());
         if let Some(acc) = self.venue.account_mut(&order.instance) {
             f.realized_pnl = acc.apply(info, &f);
-            // What a fee taken in the base asset leaves below the smallest order the venue
-            // takes cannot be sold: the position is flat (the balance keeps it).
+            // What fees taken in the base asset leave of a long below the smallest order the
+            // venue takes cannot be sold: once a sell has sold all it asked, such a rest
+            // makes the position flat (the balance keeps it).
+            let sold_all = order.side == Side::Sell && order.filled + qty >= order.qty;
             if let (Some(rules), Some(pos)) = (rules, acc.positions.get_mut(&order.symbol))
-                && !pos.qty.is_zero()
-                && is_dust(&rules, pos.qty.abs(), t.price)
+                && sold_all
+                && pos.qty > Decimal::ZERO
+                && t.price > Decimal::ZERO
+                && is_dust(&rules, pos.qty, t.price)
             {
                 tracing::info!(order_id, instance = %order.instance, dust = %pos.qty, "a remainder too small to trade: the position counts as flat");
                 pos.qty = Decimal::ZERO;
@@ -820,10 +863,14 @@ mod booking_tests {
         assert_eq!(booked(&mut core), (vec![(d("100"), d("0.01"), d("0.5"))], "NEW".to_string()));
         // Listed newest first with equal times (as Bybit does): each booked once, at its
         // own price and fee; then the order is final.
-        core.on_live(LiveEvent::Fills {
+        let seq = core.live.open[&1].fetch_seq;
+        let fills = vec![c, b, a.clone()];
+        core.on_live(LiveEvent::Listed {
             venue: ExchangeId::Bybit,
             client_id: "c1".into(),
-            fills: vec![c, b, a.clone()],
+            seq,
+            fills,
+            complete: true,
         });
         let (fills, status) = booked(&mut core);
         assert_eq!(fills.len(), 3, "{fills:?}");
@@ -848,7 +895,19 @@ mod booking_tests {
         assert!(rx.try_recv().is_err(), "asked once while it is on its way");
         assert_eq!(booked(&mut core), (vec![], "NEW".to_string()), "nothing booked without fees yet");
         // The exchange's list never has them.
-        core.on_live(LiveEvent::TradesMissing { venue: ExchangeId::Bybit, client_id: "c1".into() });
+        let seq = core.live.open[&1].fetch_seq;
+        let (client_id, fills) = ("c1".to_string(), Vec::new());
+        // An answer to an older ask changes nothing.
+        let stale = LiveEvent::Listed {
+            venue: ExchangeId::Bybit,
+            client_id: client_id.clone(),
+            seq: seq - 1,
+            fills: fills.clone(),
+            complete: false,
+        };
+        core.on_live(stale);
+        assert_eq!(booked(&mut core), (vec![], "NEW".to_string()));
+        core.on_live(LiveEvent::Listed { venue: ExchangeId::Bybit, client_id, seq, fills, complete: false });
         let (fills, status) = booked(&mut core);
         assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("110"), d("0.01"), d("0"))]);
         assert_eq!(status, "CANCELED", "partly filled, then canceled");

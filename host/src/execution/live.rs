@@ -65,9 +65,11 @@ pub enum LiveCommand {
     /// Answer once no request is on its way (at exit, after `CancelAll`).
     Drained(tokio::sync::oneshot::Sender<()>),
     /// List an order's trades (prices and fees): the exchange reported filled quantity
-    /// without them. Answered with `Fills`, then `TradesMissing` if they do not add up
-    /// to `filled` after a few tries.
+    /// without them. Answered with `Listed` (the same `seq`), complete when they add up to
+    /// `filled` within a few tries.
     FetchTrades {
+        /// The ask's number (an answer to an older ask is told apart).
+        seq: u64,
         /// Host spelling of the symbol.
         symbol: String,
         /// Its client order id.
@@ -139,12 +141,19 @@ pub enum LiveEvent {
         /// Every fill of the order, oldest first.
         fills: Vec<OwnTrade>,
     },
-    /// An order's trades could not all be listed (after `FetchTrades`).
-    TradesMissing {
+    /// The answer to `FetchTrades`: the order's trades found, oldest first, and whether
+    /// they add up to the filled quantity asked about.
+    Listed {
         /// Venue.
         venue: ExchangeId,
         /// Client order id.
         client_id: String,
+        /// The ask's number.
+        seq: u64,
+        /// The trades.
+        fills: Vec<OwnTrade>,
+        /// They add up.
+        complete: bool,
     },
     /// Balances after a reconciliation.
     Balances {
@@ -189,7 +198,7 @@ pub struct Router {
     canceling: HashMap<String, HashSet<String>>,
     /// Answered when no request is on its way any more.
     drained: Vec<tokio::sync::oneshot::Sender<()>>,
-    /// Trade lists asked for, by client id.
+    /// Trade lists asked for, by client id (the task, to drop it when no longer needed).
     listing: HashMap<String, tokio::task::AbortHandle>,
 }
 
@@ -208,7 +217,7 @@ struct Placing {
 enum Job {
     Place { order_id: u64, client_id: String, symbol: String },
     Cancel { client_id: String, symbol: String },
-    Fetch { client_id: String },
+    Fetch { client_id: String, seq: u64 },
     Sweep,
 }
 
@@ -353,7 +362,7 @@ impl Router {
                 self.release();
             }
             LiveCommand::Cancel { order_id, symbol, client_id } => self.cancel(order_id, symbol, client_id),
-            LiveCommand::FetchTrades { symbol, client_id, exchange_order_id, filled, after_ms } => {
+            LiveCommand::FetchTrades { seq, symbol, client_id, exchange_order_id, filled, after_ms } => {
                 if let Some(earlier) = self.listing.remove(&client_id) {
                     earlier.abort();
                 }
@@ -363,7 +372,7 @@ impl Router {
                     fetch_trades(connector, venue, symbol, id, exchange_order_id, filled).await
                 });
                 self.listing.insert(client_id.clone(), task.clone());
-                self.jobs.insert(task.id(), Job::Fetch { client_id });
+                self.jobs.insert(task.id(), Job::Fetch { client_id, seq });
             }
             LiveCommand::ForgetTrades { client_id } => {
                 if let Some(task) = self.listing.remove(&client_id) {
@@ -452,7 +461,11 @@ impl Router {
             Ok((id, d)) => (id, Some(d)),
             Err(e) if e.is_cancelled() => {
                 // A trade list no longer needed.
-                self.jobs.remove(&e.id());
+                if let Some(Job::Fetch { client_id, .. }) = self.jobs.remove(&e.id())
+                    && self.listing.get(&client_id).is_some_and(|h| h.id() == e.id())
+                {
+                    self.listing.remove(&client_id);
+                }
                 self.answer_drained();
                 return;
             }
@@ -462,6 +475,11 @@ impl Router {
             }
         };
         if let Some(job) = self.jobs.remove(&id) {
+            if let Job::Fetch { client_id, .. } = &job
+                && self.listing.get(client_id).is_some_and(|h| h.id() == id)
+            {
+                self.listing.remove(client_id);
+            }
             self.job_done(job, done);
         }
         self.answer_drained();
@@ -511,18 +529,12 @@ impl Router {
                 }
                 self.cancel_over(&symbol, &client_id);
             }
-            Job::Fetch { client_id } => {
-                self.listing.remove(&client_id);
-                let (trades, complete) = match done {
+            Job::Fetch { client_id, seq } => {
+                let (fills, complete) = match done {
                     Some(Done::Fetched { trades, complete }) => (trades, complete),
                     _ => (Vec::new(), false),
                 };
-                if !trades.is_empty() {
-                    self.emit(LiveEvent::Fills { venue: self.venue, client_id: client_id.clone(), fills: trades });
-                }
-                if !complete {
-                    self.emit(LiveEvent::TradesMissing { venue: self.venue, client_id });
-                }
+                self.emit(LiveEvent::Listed { venue: self.venue, client_id, seq, fills, complete });
             }
             Job::Sweep => {}
         }
