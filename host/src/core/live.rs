@@ -54,6 +54,13 @@ pub(super) struct LiveOrder {
 }
 
 impl LiveOrder {
+    /// The most this order can have filled: its quantity, or more if the exchange says so
+    /// (a Gate.io market buy is sent in quote and can fill a little more base).
+    fn most_filled(&self, reported: Decimal) -> Decimal {
+        let saved = self.reported.as_ref().map_or(Decimal::ZERO, |r| r.filled_quantity);
+        self.order.qty.max(reported).max(saved)
+    }
+
     /// A new order, or one restored from the store (with what it filled before).
     pub fn new(order: Order, venue: ExchangeId, client_id: String, held_stop: bool) -> LiveOrder {
         let unknown_booked = order.filled;
@@ -409,6 +416,7 @@ impl Core {
         let mut fills = Vec::new();
         let delta = ex.filled_quantity - order.filled;
         let fill = fill.filter(|f| f.quantity > Decimal::ZERO);
+        let cap = lo.most_filled(ex.filled_quantity);
         match fill {
             Some(t) if !t.fee_asset.is_empty() => {
                 // A trade by its id (the order state sent with it can lag: Gate.io's); one
@@ -425,7 +433,7 @@ impl Core {
                     }
                     Decimal::ZERO
                 } else {
-                    t.quantity.min(order.qty - order.filled)
+                    t.quantity.min(cap - order.filled)
                 };
                 if qty > Decimal::ZERO {
                     fills.push(self.book(order_id, &mut order, &info, t, qty));
@@ -638,6 +646,7 @@ impl Core {
         let mut order = lo.order.clone();
         let mut unknown = lo.unknown_booked;
         let mut out = Vec::new();
+        let cap = lo.most_filled(Decimal::ZERO);
         let mut list: Vec<&OwnTrade> = fills
             .iter()
             .filter(|t| t.quantity > Decimal::ZERO && (t.trade_id.is_empty() || !lo.booked.contains(&t.trade_id)))
@@ -646,7 +655,7 @@ impl Core {
         for t in list {
             let covered = unknown.min(t.quantity);
             unknown -= covered;
-            let qty = (t.quantity - covered).min(order.qty - order.filled);
+            let qty = (t.quantity - covered).min(cap - order.filled);
             if let Some(l) = self.live.open.get_mut(&order_id) {
                 l.unknown_booked -= covered;
                 if qty <= Decimal::ZERO && !t.trade_id.is_empty() {
@@ -968,5 +977,15 @@ mod booking_tests {
         core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&t));
         assert_eq!(booked(&mut core), (vec![(d("100"), d("0.01"), d("0.5"))], "FILLED".to_string()));
         assert!(matches!(rx.try_recv(), Ok(LiveCommand::ForgetTrades { client_id }) if client_id == "c1"));
+    }
+
+    #[test]
+    fn a_fill_beyond_the_ordered_quantity_that_the_exchange_reports_is_booked() {
+        // A Gate.io market buy is sent in quote: it can fill a little more base than the
+        // host asked for. All of it is booked, with its fee, and the order ends FILLED.
+        let (mut core, _rx) = buying();
+        let t = OwnTrade { quantity: d("0.031"), ..trade("g1", "100", "0.000031", "BTC") };
+        core.apply_exchange_order(1, &report("0.031", ExchangeOrderStatus::Filled), Some(&t));
+        assert_eq!(booked(&mut core), (vec![(d("100"), d("0.031"), d("0.0031"))], "FILLED".to_string()));
     }
 }

@@ -389,6 +389,12 @@ impl Connector for BybitConnector {
             env.result.get("list").and_then(Value::as_array).ok_or_else(|| self.decode("executions: no list"))?;
         let mut trades: Vec<OwnTrade> =
             list.iter().map(|t| parse::execution(t).map_err(|e| self.decode(e))).collect::<ConnectorResult<_>>()?;
+        if self.category() == "linear" {
+            // Rows name no fee coin on derivatives: it is the settle coin.
+            for t in trades.iter_mut().filter(|t| t.fee_asset.is_empty()) {
+                t.fee_asset = parse::settle_coin(&t.symbol).to_string();
+            }
+        }
         trades.sort_by_key(|t| t.time_ms);
         Ok(trades)
     }

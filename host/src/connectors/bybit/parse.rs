@@ -155,19 +155,24 @@ pub fn execution(v: &Value) -> Result<OwnTrade, String> {
         quantity: dec_field(v, "execQty")?,
         fee: dec_field(v, "execFee")?,
         // Spot names the fee's coin; derivatives leave it out: their fees are in the
-        // settle coin (USDT for USDT contracts, USDC for USDC ones).
+        // settle coin (USDT for USDT contracts, USDC for USDC ones). Unknown otherwise
+        // (the host then lists the trade); `my_trades` of a linear connector fills it in.
         fee_asset: match v.get("feeCurrency").and_then(Value::as_str).filter(|c| !c.is_empty()) {
             Some(coin) => coin.to_string(),
-            None => settle_coin(str_field(v, "symbol")?).to_string(),
+            None if v.get("category").and_then(Value::as_str) == Some("linear") => {
+                settle_coin(str_field(v, "symbol")?).to_string()
+            }
+            None => String::new(),
         },
         is_maker: bool_field(v, "isMaker")?,
         time_ms: i64_field(v, "execTime")?,
     })
 }
 
-/// The settle coin of a linear contract, from its name (`BTCUSDT`, `BTCPERP` for USDC).
-fn settle_coin(symbol: &str) -> &'static str {
-    if symbol.ends_with("USDC") || symbol.ends_with("PERP") || symbol.contains("-") { "USDC" } else { "USDT" }
+/// The settle coin of a linear contract, from its name (`BTCUSDT`, `BTCUSDT-26DEC25`;
+/// `BTCPERP`, `BTC-26DEC25` and `BTCUSDC` settle in USDC).
+pub fn settle_coin(symbol: &str) -> &'static str {
+    if symbol.contains("USDT") { "USDT" } else { "USDC" }
 }
 
 /// The order as an `execution` topic item describes it (`orderQty`, `leavesQty`,
@@ -537,6 +542,12 @@ mod tests {
         assert_eq!(execution(&linear).unwrap().fee_asset, "USDT");
         linear["symbol"] = "BTCPERP".into();
         assert_eq!(execution(&linear).unwrap().fee_asset, "USDC");
+        linear["symbol"] = "BTCUSDT-26DEC25".into();
+        assert_eq!(execution(&linear).unwrap().fee_asset, "USDT");
+        // A spot execution without it: unknown (the host lists the trade for its fee).
+        let mut spot = e.clone();
+        spot.as_object_mut().unwrap().remove("feeCurrency");
+        assert_eq!(execution(&spot).unwrap().fee_asset, "");
         let w = serde_json::json!({"list": [{"accountType": "UNIFIED", "coin": [
             {"coin": "USDT", "walletBalance": "1000.5", "locked": "100"}, {"coin": "ETH", "walletBalance": "0", "locked": ""}]}]});
         assert_eq!(balances(&w).unwrap(), vec![Balance { asset: "USDT".into(), free: d("900.5"), locked: d("100") }]);

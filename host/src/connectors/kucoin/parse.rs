@@ -242,7 +242,8 @@ pub fn order_change(v: &Value) -> ParseResult<OrderUpdate> {
     };
     let symbol = host_symbol(&str_field(v, "symbol")?);
     let side = side(&str_field(v, "side")?)?;
-    let time_ms = ns_to_ms(v, "ts").or_else(|_| ns_to_ms(v, "orderTime"))?;
+    // `ts` is in nanoseconds, `orderTime` in milliseconds.
+    let time_ms = ns_to_ms(v, "ts").or_else(|_| int_field(v, "orderTime"))?;
     let client = str_field(v, "clientOid").unwrap_or_default();
     let order = ExchangeOrder {
         exchange: ExchangeId::Kucoin,
