@@ -290,6 +290,12 @@ pub trait Connector: Send + Sync {
     async fn open_orders(&self, symbol: Option<&str>) -> ConnectorResult<Vec<ExchangeOrder>>;
     /// The account's fills in a symbol, newest last.
     async fn my_trades(&self, symbol: &str, limit: usize) -> ConnectorResult<Vec<OwnTrade>>;
+    /// The trades of one order (the exchange's order id), oldest first. Venues that
+    /// filter by order are asked for that order only, so a busy account's latest page
+    /// cannot leave its trades out; the default filters the symbol's latest trades.
+    async fn order_trades(&self, symbol: &str, order_id: &str) -> ConnectorResult<Vec<OwnTrade>> {
+        Ok(self.my_trades(symbol, 1000).await?.into_iter().filter(|t| t.order_id == order_id).collect())
+    }
     /// Futures positions.
     async fn positions(&self) -> ConnectorResult<Vec<Position>> {
         Err(ConnectorError::Unsupported { exchange: self.exchange(), what: "positions" })

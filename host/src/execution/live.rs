@@ -687,7 +687,7 @@ async fn fetch_trades(
     let mut found = Vec::new();
     for wait_ms in [0, 300, 1000, 3000] {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-        match connector.my_trades(&symbol, 1000).await {
+        match connector.order_trades(&symbol, &exchange_order_id).await {
             Ok(list) => {
                 found = list
                     .into_iter()

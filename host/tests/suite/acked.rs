@@ -187,6 +187,22 @@ pub async fn orders_fill_over_the_private_stream_and_rest_agrees_with_the_fake<V
     assert_eq!((mine[0].price, mine[0].quantity), (d("59000"), d("0.01")));
     V::check_fill_fee(&fill, &mine[0]);
 
+    // One order's trades, asked by its id: another order's trade is not among them (the
+    // fake, like the venue, filters by the order id the connector sends).
+    let other = conn.create_order(&limit("order-3", Side::Buy, "0.02", "60000")).await.unwrap();
+    state.push_trade(SYM, d("59500"), d("1"), false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while state.fills(Some(SYM)).len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let first = conn.order_trades(SYM, &placed.order_id).await.unwrap();
+    assert_eq!(first.iter().map(|t| t.quantity).collect::<Vec<_>>(), [d("0.01")], "{first:?}");
+    let second = conn.order_trades(SYM, &other.order_id).await.unwrap();
+    assert_eq!(
+        second.iter().map(|t| (t.order_id.clone(), t.quantity)).collect::<Vec<_>>(),
+        [(other.order_id.clone(), d("0.02"))]
+    );
+
     let err = conn.cancel_order(SYM, &OrderRef::Exchange(placed.order_id)).await.unwrap_err();
     assert!(matches!(err, ConnectorError::OrderNotFound { .. }), "{err:?}");
     let resting = conn.create_order(&limit("order-2", Side::Sell, "0.5", "70000")).await.unwrap();

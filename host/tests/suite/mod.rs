@@ -140,6 +140,18 @@ pub async fn orders_are_signed_filled_over_the_user_stream_and_agree_with_the_ex
     assert_eq!((trades[0].trade_id.clone(), trades[0].quantity), (fills[0].trade_id.to_string(), fills[0].qty));
     assert_eq!((trades[0].side, trades[0].is_maker), (Side::Buy, false));
 
+    // One order's trades, asked by its id: a second buy's trade is not among them (the
+    // fake, like the venue, filters by the order id the connector sends).
+    let second = c.create_order(&order("buy-2", Side::Buy, OrderType::Market, "0.02", None)).await.unwrap();
+    let first = c.order_trades("BTCUSDT", &placed.order_id).await.unwrap();
+    assert_eq!(
+        first.iter().map(|t| (t.order_id.as_str(), t.quantity)).collect::<Vec<_>>(),
+        [(placed.order_id.as_str(), d("0.01"))]
+    );
+    assert!(!first[0].fee_asset.is_empty(), "with its fee: {first:?}");
+    let of_second = c.order_trades("BTCUSDT", &second.order_id).await.unwrap();
+    assert_eq!(of_second.iter().map(|t| t.quantity).sum::<Decimal>(), d("0.02"));
+
     let canceled = c.cancel_order("BTCUSDT", &OrderRef::Exchange(resting.order_id.clone())).await.unwrap();
     assert_eq!((canceled.status, canceled.client_order_id.as_str()), (ExchangeOrderStatus::Canceled, "sell-1"));
     let update = next_where(&mut stream, |e| match e {

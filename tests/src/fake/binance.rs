@@ -272,7 +272,9 @@ async fn rest(State(s): State<FakeState>, method: Method, uri: Uri, headers: Hea
             ok(Value::Array(s.open_orders(sym).iter().map(order_json).collect()))
         }
         ("GET", "/api/v3/myTrades") => {
-            let fills = s.fills(Some(&symbol));
+            let order: Option<u64> = params.get("orderId").and_then(|o| o.parse().ok());
+            let fills: Vec<_> =
+                s.fills(Some(&symbol)).into_iter().filter(|f| order.is_none_or(|o| f.order_id == o)).collect();
             let start = fills.len().saturating_sub(limit);
             ok(Value::Array(
                 fills[start..]

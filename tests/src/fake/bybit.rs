@@ -240,11 +240,13 @@ async fn rest(State(s): State<FakeState>, method: Method, uri: Uri, headers: Hea
             )
         }
         ("GET", "/v5/execution/list") => {
+            let order: Option<u64> = params.get("orderId").and_then(|o| o.parse().ok());
             let fills = s.fills(Some(&symbol));
             let orders = s.orders();
             let mut list: Vec<Value> = fills
                 .iter()
                 .rev()
+                .filter(|f| order.is_none_or(|o| f.order_id == o))
                 .take(limit)
                 .filter_map(|f| orders.iter().find(|o| o.id == f.order_id).map(|o| execution_json(f, o, &category)))
                 .collect();

@@ -264,8 +264,15 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
         }
         ("GET", "/spot/my_trades") => {
             let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            let order: Option<u64> = q.get("order_id").and_then(|o| o.parse().ok());
             let fills = state.fills(Some(&sym));
-            let newest: Vec<Value> = fills.iter().rev().take(limit).map(fill_json).collect();
+            let newest: Vec<Value> = fills
+                .iter()
+                .rev()
+                .filter(|f| order.is_none_or(|o| f.order_id == o))
+                .take(limit)
+                .map(fill_json)
+                .collect();
             ok(json!(newest))
         }
         ("GET", "/futures/usdt/contracts") => {
@@ -322,8 +329,16 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
         ("GET", "/futures/usdt/my_trades") => {
             let c = host(q.get("contract").map(String::as_str).unwrap_or(""));
             let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100usize);
+            let order: Option<u64> = q.get("order").and_then(|o| o.parse().ok());
             ok(json!(
-                state.fills(Some(&c)).iter().rev().take(limit).map(|f| futures_fill_json(f, false)).collect::<Vec<_>>()
+                state
+                    .fills(Some(&c))
+                    .iter()
+                    .rev()
+                    .filter(|f| order.is_none_or(|o| f.order_id == o))
+                    .take(limit)
+                    .map(|f| futures_fill_json(f, false))
+                    .collect::<Vec<_>>()
             ))
         }
         (m, p) if p.starts_with("/futures/usdt/orders/") => {

@@ -237,7 +237,15 @@ async fn rest(State(fake): State<Fake>, method: Method, uri: Uri, headers: Heade
         }
         ("GET", "/api/v1/fills") => {
             let size = q.get("pageSize").and_then(|v| v.parse().ok()).unwrap_or(50usize);
-            let items: Vec<Value> = state.fills(Some(&sym)).iter().rev().take(size).map(fill_json).collect();
+            let order: Option<u64> = q.get("orderId").and_then(|o| o.parse().ok());
+            let items: Vec<Value> = state
+                .fills(Some(&sym))
+                .iter()
+                .rev()
+                .filter(|f| order.is_none_or(|o| f.order_id == o))
+                .take(size)
+                .map(fill_json)
+                .collect();
             ok(json!({"currentPage": 1, "pageSize": size, "totalNum": items.len(), "totalPage": 1, "items": items}))
         }
         (m, p) if p.starts_with("/api/v1/orders/") || p.starts_with("/api/v1/order/client-order/") => {

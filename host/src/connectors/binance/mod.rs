@@ -116,6 +116,14 @@ impl BinanceConnector {
 
     /// A SIGNED request: `recvWindow`, `timestamp` (server-clock estimate) and
     /// `signature` appended to the query. A `-1021` re-syncs the clock and retries once.
+    /// `/api/v3/myTrades` with `params`, oldest first.
+    async fn trades_where(&self, weight: u32, params: &[(&str, String)]) -> ConnectorResult<Vec<OwnTrade>> {
+        let v = self.signed(reqwest::Method::GET, weight, "/api/v3/myTrades", params).await?;
+        let mut trades = parse::my_trades(&v).map_err(|e| self.decode(e))?;
+        trades.sort_by_key(|t| (t.time_ms, t.trade_id.parse::<u64>().unwrap_or_default()));
+        Ok(trades)
+    }
+
     async fn signed(
         &self,
         method: reqwest::Method,
@@ -333,10 +341,13 @@ impl Connector for BinanceConnector {
 
     async fn my_trades(&self, symbol: &str, limit: usize) -> ConnectorResult<Vec<OwnTrade>> {
         let params = [("symbol", symbol.to_string()), ("limit", limit.clamp(1, 1000).to_string())];
-        let v = self.signed(reqwest::Method::GET, 20, "/api/v3/myTrades", &params).await?;
-        let mut trades = parse::my_trades(&v).map_err(|e| self.decode(e))?;
-        trades.sort_by_key(|t| (t.time_ms, t.trade_id.parse::<u64>().unwrap_or_default()));
-        Ok(trades)
+        self.trades_where(20, &params).await
+    }
+
+    async fn order_trades(&self, symbol: &str, order_id: &str) -> ConnectorResult<Vec<OwnTrade>> {
+        // `orderId` weighs 5 instead of 20 and lists that order's trades only.
+        let params = [("symbol", symbol.to_string()), ("orderId", order_id.to_string())];
+        self.trades_where(5, &params).await
     }
 
     fn stream(&self, subscriptions: Vec<Subscription>, record: bool) -> ConnectorResult<StreamHandle> {

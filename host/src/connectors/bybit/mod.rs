@@ -194,6 +194,25 @@ fn num(d: rust_decimal::Decimal) -> String {
     d.normalize().to_string()
 }
 
+impl BybitConnector {
+    /// `/v5/execution/list` with `params`, oldest first.
+    async fn executions_where(&self, params: &[(&str, String)]) -> ConnectorResult<Vec<OwnTrade>> {
+        let env = self.signed(reqwest::Method::GET, "/v5/execution/list", params, None).await?;
+        let list =
+            env.result.get("list").and_then(Value::as_array).ok_or_else(|| self.decode("executions: no list"))?;
+        let mut trades: Vec<OwnTrade> =
+            list.iter().map(|t| parse::execution(t).map_err(|e| self.decode(e))).collect::<ConnectorResult<_>>()?;
+        if self.category() == "linear" {
+            // Rows name no fee coin on derivatives: it is the settle coin.
+            for t in trades.iter_mut().filter(|t| t.fee_asset.is_empty()) {
+                t.fee_asset = parse::settle_coin(&t.symbol).to_string();
+            }
+        }
+        trades.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
+        Ok(trades)
+    }
+}
+
 #[async_trait]
 impl Connector for BybitConnector {
     fn exchange(&self) -> ExchangeId {
@@ -384,19 +403,17 @@ impl Connector for BybitConnector {
             ("symbol", symbol.to_string()),
             ("limit", limit.clamp(1, 100).to_string()),
         ];
-        let env = self.signed(reqwest::Method::GET, "/v5/execution/list", &params, None).await?;
-        let list =
-            env.result.get("list").and_then(Value::as_array).ok_or_else(|| self.decode("executions: no list"))?;
-        let mut trades: Vec<OwnTrade> =
-            list.iter().map(|t| parse::execution(t).map_err(|e| self.decode(e))).collect::<ConnectorResult<_>>()?;
-        if self.category() == "linear" {
-            // Rows name no fee coin on derivatives: it is the settle coin.
-            for t in trades.iter_mut().filter(|t| t.fee_asset.is_empty()) {
-                t.fee_asset = parse::settle_coin(&t.symbol).to_string();
-            }
-        }
-        trades.sort_by_key(|t| t.time_ms);
-        Ok(trades)
+        self.executions_where(&params).await
+    }
+
+    async fn order_trades(&self, symbol: &str, order_id: &str) -> ConnectorResult<Vec<OwnTrade>> {
+        let params = [
+            ("category", self.category().to_string()),
+            ("symbol", symbol.to_string()),
+            ("orderId", order_id.to_string()),
+            ("limit", "100".to_string()),
+        ];
+        self.executions_where(&params).await
     }
 
     async fn positions(&self) -> ConnectorResult<Vec<Position>> {

@@ -318,6 +318,28 @@ fn is_duplicate(e: &ConnectorError) -> bool {
         if code == "ORDER_EXISTS" || code == "REPEATED_CREATION" || code.contains("DUPLICATE"))
 }
 
+impl GateioConnector {
+    /// The account's trades in `symbol` (of one order, if given), oldest first.
+    async fn trades_where(&self, symbol: &str, limit: usize, order: Option<&str>) -> ConnectorResult<Vec<OwnTrade>> {
+        let pair = self.pair(symbol);
+        let limit = limit.clamp(1, 1000).to_string();
+        let mut trades = if self.futures() {
+            let mut q = vec![("contract", pair), ("limit", limit)];
+            q.extend(order.map(|o| ("order", o.to_string())));
+            let v = self.signed(Method::GET, "/futures/usdt/my_trades", query_string(&q), String::new()).await?;
+            self.array(v, "my_trades")?.iter().map(parse::futures_own_trade).collect::<Result<Vec<_>, _>>()
+        } else {
+            let mut q = vec![("currency_pair", pair), ("limit", limit)];
+            q.extend(order.map(|o| ("order_id", o.to_string())));
+            let v = self.signed(Method::GET, "/spot/my_trades", query_string(&q), String::new()).await?;
+            self.array(v, "my_trades")?.iter().map(parse::spot_own_trade).collect::<Result<Vec<_>, _>>()
+        }
+        .map_err(|e| self.decode(e))?;
+        trades.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
+        Ok(trades)
+    }
+}
+
 #[async_trait]
 impl Connector for GateioConnector {
     fn exchange(&self) -> ExchangeId {
@@ -523,20 +545,11 @@ impl Connector for GateioConnector {
     }
 
     async fn my_trades(&self, symbol: &str, limit: usize) -> ConnectorResult<Vec<OwnTrade>> {
-        let pair = self.pair(symbol);
-        let limit = limit.clamp(1, 1000).to_string();
-        let mut trades = if self.futures() {
-            let q = query_string(&[("contract", pair), ("limit", limit)]);
-            let v = self.signed(Method::GET, "/futures/usdt/my_trades", q, String::new()).await?;
-            self.array(v, "my_trades")?.iter().map(parse::futures_own_trade).collect::<Result<Vec<_>, _>>()
-        } else {
-            let q = query_string(&[("currency_pair", pair), ("limit", limit)]);
-            let v = self.signed(Method::GET, "/spot/my_trades", q, String::new()).await?;
-            self.array(v, "my_trades")?.iter().map(parse::spot_own_trade).collect::<Result<Vec<_>, _>>()
-        }
-        .map_err(|e| self.decode(e))?;
-        trades.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
-        Ok(trades)
+        self.trades_where(symbol, limit, None).await
+    }
+
+    async fn order_trades(&self, symbol: &str, order_id: &str) -> ConnectorResult<Vec<OwnTrade>> {
+        self.trades_where(symbol, 1000, Some(order_id)).await
     }
 
     async fn positions(&self) -> ConnectorResult<Vec<Position>> {

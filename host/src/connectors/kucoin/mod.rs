@@ -255,6 +255,21 @@ impl KucoinConnector {
     }
 }
 
+impl KucoinConnector {
+    /// `/api/v1/fills` with query `q`, oldest first.
+    async fn fills_where(&self, q: String) -> ConnectorResult<Vec<OwnTrade>> {
+        let v = self.signed(Method::GET, "/api/v1/fills", q, String::new()).await?;
+        let mut fills = self
+            .items(v, "fills")?
+            .iter()
+            .map(parse::fill)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.decode(e))?;
+        fills.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
+        Ok(fills)
+    }
+}
+
 #[async_trait]
 impl Connector for KucoinConnector {
     fn exchange(&self) -> ExchangeId {
@@ -406,15 +421,16 @@ impl Connector for KucoinConnector {
 
     async fn my_trades(&self, symbol: &str, limit: usize) -> ConnectorResult<Vec<OwnTrade>> {
         let q = query_string(&[("symbol", parse::venue_symbol(symbol)), ("pageSize", limit.clamp(1, 500).to_string())]);
-        let v = self.signed(Method::GET, "/api/v1/fills", q, String::new()).await?;
-        let mut fills = self
-            .items(v, "fills")?
-            .iter()
-            .map(parse::fill)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.decode(e))?;
-        fills.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.trade_id.cmp(&b.trade_id)));
-        Ok(fills)
+        self.fills_where(q).await
+    }
+
+    async fn order_trades(&self, symbol: &str, order_id: &str) -> ConnectorResult<Vec<OwnTrade>> {
+        let q = query_string(&[
+            ("symbol", parse::venue_symbol(symbol)),
+            ("orderId", order_id.to_string()),
+            ("pageSize", "500".to_string()),
+        ]);
+        self.fills_where(q).await
     }
 
     fn stream(&self, subscriptions: Vec<Subscription>, record: bool) -> ConnectorResult<StreamHandle> {
