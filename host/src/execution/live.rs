@@ -602,7 +602,7 @@ impl Router {
             match order {
                 Ok(order) => {
                     if !order.filled_quantity.is_zero()
-                        && let Ok(fills) = self.connector.my_trades(&symbol, 1000).await
+                        && let Ok(fills) = self.connector.order_trades(&symbol, &order.order_id).await
                     {
                         let mine: Vec<OwnTrade> = fills
                             .into_iter()
