@@ -179,6 +179,7 @@ impl Strategy for Spread {
     fn on_fill(&mut self, ctx: &mut Ctx, f: &Fill) {
         self.roll_day(f.time_ms);
         let was_hit = self.loss_limit_hit();
+        let flat_after = ctx.host().position(f.symbol) <= Decimal::ZERO;
         let Some(leg) = self.leg(f.symbol) else { return };
         leg.pending_since = None;
         let pnl = match f.side {
@@ -189,10 +190,13 @@ impl Strategy for Spread {
             }
             Side::Sell => {
                 // Cost of what was sold at the average cost; a position this strategy did
-                // not build (no known cost) only counts its fee.
+                // not build (no known cost) only counts its fee. Flat after it (the host's
+                // position), all that was held is gone: a fee the venue took in the base
+                // asset kept back part of what the buys filled.
                 let sold = f.qty.min(leg.held);
-                let released = if leg.held > Decimal::ZERO { leg.cost * sold / leg.held } else { Decimal::ZERO };
-                leg.held -= sold;
+                let gone = if flat_after { leg.held } else { sold };
+                let released = if leg.held > Decimal::ZERO { leg.cost * gone / leg.held } else { Decimal::ZERO };
+                leg.held -= gone;
                 leg.cost = if leg.held > Decimal::ZERO { leg.cost - released } else { Decimal::ZERO };
                 Some(f.price * sold - released - f.fee)
             }

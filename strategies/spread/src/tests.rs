@@ -106,6 +106,20 @@ fn daily_loss_stops_entries_until_the_next_utc_day() {
 }
 
 #[test]
+fn a_fee_taken_in_the_base_asset_counts_against_the_day() {
+    // Bought 0.01 at 60,000; the venue kept 0.00001 BTC (worth 0.6) as its fee, so the
+    // position is 0.00999, and selling all of it leaves the strategy flat.
+    let (mut s, _) = Spread::init(&ctx(&[("qty.BTCUSDT", "0.01")])).unwrap();
+    let h = host("0.00999", Some("60000"));
+    s.on_fill(&mut Ctx::new(&h), &fill(1, Side::Buy, "60000", "0.01", "0.6", 1));
+    let flat = host("0", None);
+    s.on_fill(&mut Ctx::new(&flat), &fill(2, Side::Sell, "60120", "0.00999", "0.6006", 2));
+    // 0.00999 * 60,120 = 600.5988 received for 600 + 0.6 paid, less the sell's 0.6006.
+    assert_eq!(s.day_pnl, d("-0.6018"));
+    assert_eq!(s.legs[0].held, Decimal::ZERO);
+}
+
+#[test]
 fn profits_offset_losses_within_the_day() {
     let (mut s, _) = Spread::init(&ctx(&[("qty.BTCUSDT", "1"), ("max_daily_loss", "10")])).unwrap();
     let h = host("0", None);
