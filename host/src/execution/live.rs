@@ -380,6 +380,11 @@ impl Router {
                 }
             }
             LiveCommand::Drained(tx) => {
+                // Trade lists only book what a restart's reconciliation books too: not
+                // worth waiting for at exit.
+                for (_, task) in self.listing.drain() {
+                    task.abort();
+                }
                 self.drained.push(tx);
                 self.answer_drained();
             }
