@@ -167,18 +167,15 @@ pub fn run(settings: &BacktestSettings) -> Result<Vec<VariantResult>, BacktestEr
         Shared::new(cores, &config.strategies, symbols, threads + usize::from(own_reader), settings.batch_candles);
     let reader = Reader { feed: &mut *feed, progress: settings.progress, runs_variants: !own_reader };
     std::thread::scope(|scope| {
+        let mut reader = Some(reader);
         if own_reader {
-            scope.spawn(|| shared.work(Some(reader)));
-            for _ in 1..threads {
-                scope.spawn(|| shared.work(None));
-            }
-            shared.work(None);
-        } else {
-            for _ in 1..threads {
-                scope.spawn(|| shared.work(None));
-            }
-            shared.work(Some(reader));
+            let own = reader.take();
+            scope.spawn(|| shared.work(own));
         }
+        for _ in 1..threads {
+            scope.spawn(|| shared.work(None));
+        }
+        shared.work(reader);
     });
     if let Some(e) = shared.error.lock().map_err(|_| BacktestError::Thread)?.take() {
         return Err(e);

@@ -35,11 +35,10 @@ pub(super) struct LiveOrder {
     /// booked yet (a report without the trades' prices and fees): booked from the
     /// exchange's trade list, then this state (a final status) applies.
     pub reported: Option<ExchangeOrder>,
-    /// The trades of this order were asked of the exchange and are not in yet; and how
-    /// often they were asked again since the last report.
-    pub fetching: bool,
+    /// How often its trades were asked for again since the last report.
     pub fetches: u8,
-    /// The number of the trade list asked for last (answers to older asks only book).
+    /// The number of the trade list asked of the exchange and not in yet (answers to
+    /// older asks only book); 0: none.
     pub fetch_seq: u64,
     /// Trade ids booked, and the quantity booked without a known id (an order restored
     /// from the store with fills, or booked from totals): a listed trade not booked by id
@@ -54,6 +53,11 @@ pub(super) struct LiveOrder {
 }
 
 impl LiveOrder {
+    /// Its trades were asked of the exchange and are not in yet.
+    fn fetching(&self) -> bool {
+        self.fetch_seq != 0
+    }
+
     /// The most this order can have filled: its quantity, or more if the exchange says so
     /// (a Gate.io market buy is sent in quote and can fill a little more base).
     fn most_filled(&self, reported: Decimal) -> Decimal {
@@ -70,7 +74,6 @@ impl LiveOrder {
             client_id,
             held_stop,
             reported: None,
-            fetching: false,
             fetches: 0,
             fetch_seq: 0,
             booked: HashSet::new(),
@@ -351,7 +354,7 @@ impl Core {
                 // A reconciliation's list: book it; settle unless a list asked for is due.
                 if let Some(&order_id) = self.live.by_client.get(&client_id) {
                     self.apply_missed_fills(order_id, &fills);
-                    if self.live.open.get(&order_id).is_some_and(|l| !l.fetching) {
+                    if self.live.open.get(&order_id).is_some_and(|l| !l.fetching()) {
                         self.settle_reported(order_id, false);
                     }
                 }
@@ -360,7 +363,7 @@ impl Core {
                 if let Some(&order_id) = self.live.by_client.get(&client_id) {
                     self.apply_missed_fills(order_id, &fills);
                     // Only the answer to the latest ask settles the order.
-                    if self.live.open.get(&order_id).is_some_and(|l| l.fetching && l.fetch_seq == seq) {
+                    if self.live.open.get(&order_id).is_some_and(|l| l.fetching() && l.fetch_seq == seq) {
                         if !complete {
                             tracing::warn!(%venue, order_id, "the exchange did not list all trades of an order");
                         }
@@ -449,33 +452,30 @@ impl Core {
         // What the exchange said filled, by the latest report of the two.
         let target = lo.reported.as_ref().map_or(ex.filled_quantity, |r| r.filled_quantity.max(ex.filled_quantity));
         let unbooked = target > order.filled;
-        let mut status = exchange_status(ex.status);
+        // The exchange status that decides: this report's, or a final one saved before its
+        // trades came.
+        let mut decided = ex.status;
         if unbooked {
             // Final once its trades are booked. The private stream normally brings them
             // within milliseconds: the list is asked for only if it has not after a grace.
-            status = OrderStatus::New;
-            if !lo.fetching {
+            decided = ExchangeOrderStatus::PartiallyFilled;
+            if !lo.fetching() {
                 let latest = lo.reported.as_ref().filter(|r| r.filled_quantity > ex.filled_quantity).unwrap_or(ex);
                 self.fetch_trades(&lo, latest, FETCH_GRACE_MS);
             }
         } else if let Some(r) = lo.reported.as_ref().filter(|r| r.filled_quantity <= order.filled) {
             // Everything reported is booked: a final status reported before its trades
             // came applies now, and the list is not needed.
-            if status == OrderStatus::New && !r.status.is_open() {
-                status = exchange_status(r.status);
-                if r.status == ExchangeOrderStatus::Expired {
-                    order.reason = Some("expired on the exchange".into());
-                }
+            if ex.status.is_open() && !r.status.is_open() {
+                decided = r.status;
             }
             if let Some(l) = self.live.open.get_mut(&order_id) {
                 l.reported = None;
                 l.fetches = 0;
             }
-            if lo.fetching {
+            if lo.fetching() {
                 self.forget_trades(&lo);
             }
-        } else if lo.fetching && lo.reported.is_none() {
-            self.forget_trades(&lo);
         }
         if let Some(l) = self.live.open.get_mut(&order_id) {
             // Never back to a smaller quantity, nor from a final status to a working one.
@@ -486,12 +486,9 @@ impl Core {
             if unbooked && newer {
                 l.reported = Some(ex.clone());
             }
-            if unbooked {
-                l.fetching = true;
-            }
         }
-        order.status = status;
-        if order.status == OrderStatus::Canceled && ex.status == ExchangeOrderStatus::Expired {
+        order.status = exchange_status(decided);
+        if decided == ExchangeOrderStatus::Expired {
             order.reason = Some("expired on the exchange".into());
         }
         if fills.is_empty() && order.status == lo.order.status {
@@ -530,7 +527,6 @@ impl Core {
     /// The order's trades came by the stream: a list asked for is not needed any more.
     fn forget_trades(&mut self, lo: &LiveOrder) {
         if let Some(l) = self.live.open.get_mut(&lo.order.id) {
-            l.fetching = false;
             l.fetch_seq = 0;
         }
         if let Some(tx) = self.live.routes.get(&lo.venue) {
@@ -583,12 +579,11 @@ impl Core {
     /// give it, all without a fee, with a warning.
     fn settle_reported(&mut self, order_id: u64, fallback: bool) {
         let Some(lo) = self.live.open.get_mut(&order_id) else { return };
-        lo.fetching = false;
+        lo.fetch_seq = 0;
         let Some(reported) = lo.reported.clone() else { return };
         let left = reported.filled_quantity - lo.order.filled;
         if left > Decimal::ZERO && !fallback && lo.fetches < 3 {
             lo.fetches += 1;
-            lo.fetching = true;
             let lo = lo.clone();
             self.fetch_trades(&lo, &reported, 0);
             return;
@@ -774,7 +769,7 @@ fn exchange_status(s: ExchangeOrderStatus) -> OrderStatus {
 /// Whether `qty` is less than the venue takes in one order at `price` (rounded down to
 /// its lot, below its minimum quantity or notional).
 fn is_dust(rules: &SymbolRules, qty: Decimal, price: Decimal) -> bool {
-    let lots = if rules.lot_size.is_zero() { qty } else { (qty / rules.lot_size).floor() * rules.lot_size };
+    let lots = crate::connectors::filters::round_to_step(qty, rules.lot_size, rust_decimal::RoundingStrategy::ToZero);
     lots.is_zero() || lots < rules.min_qty || lots * price < rules.min_notional
 }
 

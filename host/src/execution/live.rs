@@ -264,7 +264,7 @@ impl Router {
         // starts: take them before any reconciliation, which cancels this host's orders it
         // does not track.
         while let Ok(c) = commands.try_recv() {
-            self.command(c).await;
+            self.command(c);
         }
         self.load_rules().await;
         let mut stream = match self.connector.stream(vec![Subscription::Orders], false) {
@@ -284,7 +284,7 @@ impl Router {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     None => break,
-                    Some(c) => self.command(c).await,
+                    Some(c) => self.command(c),
                 },
                 Some(done) = self.running.join_next_with_id(), if !self.running.is_empty() => self.finished(done),
                 ev = async { match stream.as_mut() { Some(s) => s.events.recv().await, None => std::future::pending().await } } => match ev {
@@ -319,7 +319,9 @@ impl Router {
     }
 
     fn emit(&self, ev: LiveEvent) {
-        emit(&self.sink, self.venue, ev);
+        if !(self.sink)(ev) {
+            tracing::debug!(venue = %self.venue, "core gone; live event dropped");
+        }
     }
 
     async fn load_rules(&mut self) {
@@ -350,7 +352,7 @@ impl Router {
         self.emit(LiveEvent::Update { venue: self.venue, update });
     }
 
-    async fn command(&mut self, cmd: LiveCommand) {
+    fn command(&mut self, cmd: LiveCommand) {
         match cmd {
             LiveCommand::Track { order_id, symbol, client_id } => {
                 self.tracked.insert(client_id, (order_id, symbol));
@@ -366,11 +368,8 @@ impl Router {
                 if let Some(earlier) = self.listing.remove(&client_id) {
                     earlier.abort();
                 }
-                let (connector, venue, id) = (self.connector.clone(), self.venue, client_id.clone());
-                let task = self.running.spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                    fetch_trades(connector, venue, symbol, id, exchange_order_id, filled).await
-                });
+                let ask = TradeAsk { symbol, client_id: client_id.clone(), exchange_order_id, filled, after_ms };
+                let task = self.running.spawn(fetch_trades(self.connector.clone(), self.venue, ask));
                 self.listing.insert(client_id.clone(), task.clone());
                 self.jobs.insert(task.id(), Job::Fetch { client_id, seq });
             }
@@ -460,23 +459,16 @@ impl Router {
         }
     }
 
-    /// A request came back (or its task died: then the order's state is unknown).
+    /// A request came back (or its task died: then the order's state is unknown; or it
+    /// was dropped: a trade list no longer needed, not answered).
     fn finished(&mut self, done: Result<(TaskId, Done), tokio::task::JoinError>) {
-        let (id, done) = match done {
-            Ok((id, d)) => (id, Some(d)),
-            Err(e) if e.is_cancelled() => {
-                // A trade list no longer needed.
-                if let Some(Job::Fetch { client_id, .. }) = self.jobs.remove(&e.id())
-                    && self.listing.get(&client_id).is_some_and(|h| h.id() == e.id())
-                {
-                    self.listing.remove(&client_id);
-                }
-                self.answer_drained();
-                return;
-            }
+        let (id, done, dropped) = match done {
+            Ok((id, d)) => (id, Some(d), false),
             Err(e) => {
-                tracing::error!(venue = %self.venue, error = %e, "an exchange request failed unexpectedly");
-                (e.id(), None)
+                if !e.is_cancelled() {
+                    tracing::error!(venue = %self.venue, error = %e, "an exchange request failed unexpectedly");
+                }
+                (e.id(), None, e.is_cancelled())
             }
         };
         if let Some(job) = self.jobs.remove(&id) {
@@ -485,7 +477,9 @@ impl Router {
             {
                 self.listing.remove(client_id);
             }
-            self.job_done(job, done);
+            if !dropped {
+                self.job_done(job, done);
+            }
         }
         self.answer_drained();
     }
@@ -645,12 +639,6 @@ impl Router {
     }
 }
 
-fn emit(sink: &Sink, venue: ExchangeId, ev: LiveEvent) {
-    if !sink(ev) {
-        tracing::debug!(venue = %venue, "core gone; live event dropped");
-    }
-}
-
 /// Send one order, retrying with the same client order id while the failure is
 /// retryable: the exchange's answer, or why the order was not placed.
 async fn place(connector: Arc<dyn Connector>, venue: ExchangeId, order_id: u64, request: OrderRequest) -> Done {
@@ -679,18 +667,21 @@ async fn place(connector: Arc<dyn Connector>, venue: ExchangeId, order_id: u64, 
     }
 }
 
-/// The trades of one order, oldest first: asked again a few times while they do not add
-/// up to `filled` (an exchange's trade list can lag its order status).
-async fn fetch_trades(
-    connector: Arc<dyn Connector>,
-    venue: ExchangeId,
+/// What `FetchTrades` asks about.
+struct TradeAsk {
     symbol: String,
     client_id: String,
     exchange_order_id: String,
     filled: rust_decimal::Decimal,
-) -> Done {
+    after_ms: u64,
+}
+
+/// The trades of one order, oldest first, after `after_ms`: asked again a few times while
+/// they do not add up to `filled` (an exchange's trade list can lag its order status).
+async fn fetch_trades(connector: Arc<dyn Connector>, venue: ExchangeId, ask: TradeAsk) -> Done {
+    let TradeAsk { symbol, client_id, exchange_order_id, filled, after_ms } = ask;
     let mut found = Vec::new();
-    for wait_ms in [0, 300, 1000, 3000] {
+    for wait_ms in [after_ms, 300, 1000, 3000] {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         match connector.order_trades(&symbol, &exchange_order_id).await {
             Ok(list) => {
