@@ -38,6 +38,9 @@ impl AckedVenue for GateioConnector {
 
 acked_suite!(GateioConnector);
 
+/// Gate sizes futures in contracts (0.01 ETH each for `ETH_USDT`, as the fake's contract
+/// list says); the host speaks ETH: rules, orders, fills, positions, trades and fees all
+/// come out in base units, and an order's ETH goes out as whole contracts.
 #[tokio::test]
 async fn usdt_futures_orders_fills_positions_and_leverage() {
     const ETH: &str = "ETHUSDT";
@@ -51,8 +54,10 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     let eth = rules.iter().find(|r| r.symbol == ETH).unwrap();
     assert_eq!(
         (eth.venue_symbol.as_str(), eth.tick_size, eth.lot_size, eth.min_qty),
-        ("ETH_USDT", d("0.1"), d("1"), d("1"))
+        ("ETH_USDT", d("0.1"), d("0.01"), d("0.01")),
+        "the lot is one contract of 0.01 ETH"
     );
+    assert_eq!(eth.max_qty, Some(d("10000")), "1,000,000 contracts");
     assert_eq!(conn.ticker(ETH).await.unwrap().last, d("3000"));
 
     let mut h = conn.stream(vec![Subscription::Orders, Subscription::Trades(ETH.into())], false).unwrap();
@@ -60,11 +65,13 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
 
     let mut order = limit("fut-1", Side::Buy, "2", "2990");
     order.symbol = ETH.into();
-    let half = OrderRequest { quantity: d("1.5"), ..order.clone() };
+    let half = OrderRequest { quantity: d("1.005"), ..order.clone() };
     let err = conn.create_order(&half).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Filter { filter: "LOT_SIZE", .. }), "{err:?}");
+    assert!(matches!(err, ConnectorError::Filter { filter: "LOT_SIZE", .. }), "half a contract: {err:?}");
     let placed = conn.create_order(&order).await.unwrap();
     assert_eq!((placed.status, placed.side, placed.quantity), (ExchangeOrderStatus::New, Side::Buy, d("2")));
+    // The fake books what the wire said: 200 contracts are 2 ETH (2 contracts would be 0.02).
+    assert_eq!(state.open_orders(Some(ETH))[0].qty, d("2"), "2 ETH went out as 200 contracts");
     assert_eq!(placed.client_order_id, "fut-1");
     assert_eq!(conn.open_orders(Some(ETH)).await.unwrap().len(), 1);
     conn.set_leverage(ETH, d("10")).await.unwrap();
@@ -81,7 +88,8 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     let StreamEvent::Order(update) = ev else { unreachable!() };
     let fill = update.fill.unwrap();
     assert_eq!((fill.price, fill.quantity, fill.side), (d("2990"), d("2"), Side::Buy));
-    assert_eq!(fill.fee, d("0.002"), "a JSON-number fee parsed exactly");
+    assert_eq!(fill.fee, d("5.98"), "a JSON-number fee in USDT, parsed exactly");
+    assert_eq!(fill.fee_asset, "USDT");
 
     let got = conn.get_order(ETH, &OrderRef::Client("fut-1".into())).await.unwrap();
     assert_eq!(
@@ -93,7 +101,7 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     assert_eq!((positions[0].symbol.as_str(), positions[0].size, positions[0].entry_price), (ETH, d("2"), d("2990")));
     assert_eq!(positions[0].leverage, d("10"));
     let mine = conn.my_trades(ETH, 10).await.unwrap();
-    assert_eq!((mine.len(), mine[0].quantity, mine[0].fee), (1, d("2"), d("0.002")));
+    assert_eq!((mine.len(), mine[0].quantity, mine[0].fee), (1, d("2"), d("5.98")));
     let balances = conn.balances().await.unwrap();
     assert_eq!(balances[0].asset, "USDT");
     assert_eq!(balances[0].free, state.balances()["USDT"].0);

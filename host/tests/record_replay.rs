@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
-use tradehost::connectors::{Connector, ConnectorRegistry, ConnectorSettings, ExchangeId, record};
+use tradehost::connectors::{Connector, ConnectorRegistry, ConnectorSettings, ExchangeId, Market, record};
 use tradehost::market_data::feeds::{self, FeedEvent};
 use tradehost_tests::fake::{self, FakeExchange, FakeKeys};
 
@@ -13,8 +13,9 @@ fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn connector(venue: ExchangeId, fake: &FakeExchange) -> Arc<dyn Connector> {
+fn connector(venue: ExchangeId, market: Market, fake: &FakeExchange) -> Arc<dyn Connector> {
     let mut s = ConnectorSettings::new(venue);
+    s.market = market;
     s.rest_url = Some(fake.rest_url.clone());
     s.ws_url = Some(fake.ws_url.clone());
     s.ws_private_url = Some(fake.ws_url.clone());
@@ -22,10 +23,14 @@ fn connector(venue: ExchangeId, fake: &FakeExchange) -> Arc<dyn Connector> {
 }
 
 async fn round_trip(venue: ExchangeId, fake: FakeExchange, gz: bool) {
+    round_trip_in(venue, Market::Spot, fake, gz).await
+}
+
+async fn round_trip_in(venue: ExchangeId, market: Market, fake: FakeExchange, gz: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(if gz { "rec.txt.gz" } else { "rec.txt" });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let c = connector(venue, &fake);
+    let c = connector(venue, market, &fake);
     let p = path.clone();
     let task = tokio::spawn(async move {
         record::record(c, &["BTCUSDT".to_string()], &p, None, async {
@@ -90,6 +95,13 @@ async fn bybit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateio() {
     round_trip(ExchangeId::Gateio, fake::gateio::start(FakeKeys::default()).await, true).await;
+}
+
+/// Gate futures frames count contracts (0.0001 BTC each): the recording carries the
+/// contract sizes, so the replay gives the same BTC quantities as the exchange traded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateio_futures() {
+    round_trip_in(ExchangeId::Gateio, Market::Futures, fake::gateio::start(FakeKeys::default()).await, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,12 @@ pub trait WsProtocol: Send + 'static {
     /// Decode one text frame into `out`; return a frame to send back (a pong), if any.
     /// An `Err` is logged and the frame skipped; the session goes on.
     fn on_text(&mut self, text: &str, out: &mut Vec<StreamEvent>) -> Result<Option<String>, String>;
+    /// A frame of the host's own written to a recording before each connection's frames:
+    /// what a replay needs to read them that the venue does not send (Gate.io futures'
+    /// contract sizes).
+    fn record_preamble(&self) -> Option<String> {
+        None
+    }
     /// True when the venue numbers each symbol's trades contiguously (gaps detectable).
     fn contiguous_trades(&self) -> bool {
         false
@@ -152,6 +158,12 @@ async fn connect_and_read<P: WsProtocol>(
         .map_err(|e| format!("connect failed: {e}"))?;
     for frame in protocol.on_open() {
         ws.send(Message::text(frame)).await.map_err(|e| format!("subscribe failed: {e}"))?;
+    }
+    if let (Some(raw), Some(text)) = (&s.raw, protocol.record_preamble()) {
+        let recv_ts_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        if raw.send(RawFrame { recv_ts_ns, text }).await.is_err() {
+            return Ok(());
+        }
     }
     if s.tx.send(StreamEvent::Connected { attempt: *attempt }).await.is_err() {
         return Ok(());

@@ -275,14 +275,15 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
                 .collect();
             ok(json!(newest))
         }
-        ("GET", "/futures/usdt/contracts") => {
-            ok(json!(["BTC_USDT", "ETH_USDT"]
-            .iter()
-            .map(|c| json!({"name": c, "type": "direct", "quanto_multiplier": "0.0001", "order_price_round": "0.1",
+        ("GET", "/futures/usdt/contracts") => ok(json!(
+            ["BTC_USDT", "ETH_USDT"]
+                .iter()
+                .map(|c| json!({"name": c, "type": "direct", "quanto_multiplier": s(contract_size(&host(c))),
+                "order_price_round": "0.1",
                 "mark_price_round": "0.01", "order_size_min": 1, "order_size_max": 1000000, "in_delisting": false,
                 "leverage_min": "1", "leverage_max": "100"}))
-            .collect::<Vec<_>>()))
-        }
+                .collect::<Vec<_>>()
+        )),
         ("GET", "/futures/usdt/tickers") => {
             let c = host(q.get("contract").map(String::as_str).unwrap_or(""));
             let last = state.last_price(&c).unwrap_or_default();
@@ -308,12 +309,14 @@ async fn rest(State(state): State<FakeState>, method: Method, uri: Uri, headers:
                 e.1 += f.price * f.qty;
                 e.2 += f.qty;
             }
-            ok(json!(sizes
-                .iter()
-                .map(|(sym, (size, quote, qty))| json!({"contract": pair(sym), "size": size.to_string().parse::<i64>().unwrap_or(0),
+            ok(json!(
+                sizes
+                    .iter()
+                    .map(|(sym, (size, quote, qty))| json!({"contract": pair(sym), "size": contracts(sym, *size),
                     "leverage": "10", "entry_price": s((*quote / *qty).round_dp(8)), "unrealised_pnl": "0",
                     "mark_price": s(state.last_price(sym).unwrap_or_default()), "mode": "single"}))
-                .collect::<Vec<_>>()))
+                    .collect::<Vec<_>>()
+            ))
         }
         ("POST", p) if p.starts_with("/futures/usdt/positions/") && p.ends_with("/leverage") => {
             let c = p.trim_start_matches("/futures/usdt/positions/").trim_end_matches("/leverage");
@@ -431,7 +434,8 @@ fn place_futures(state: &FakeState, body: &[u8]) -> Response {
     let kind = if price.is_some() { "LIMIT" } else { "MARKET" };
     let side = if size > 0 { "BUY" } else { "SELL" };
     let symbol = host(v["contract"].as_str().unwrap_or(""));
-    match state.place(&client, &symbol, side, kind, price, Decimal::from(size.abs())) {
+    let qty = Decimal::from(size.abs()) * contract_size(&symbol);
+    match state.place(&client, &symbol, side, kind, price, qty) {
         Ok(o) => (StatusCode::CREATED, [("content-type", "application/json")], futures_order_json(&o).to_string())
             .into_response(),
         Err(FakeReject::DuplicateClientId) => err(StatusCode::BAD_REQUEST, "ORDER_EXISTS", "Order text already used"),
@@ -441,17 +445,30 @@ fn place_futures(state: &FakeState, body: &[u8]) -> Response {
     }
 }
 
-/// A futures trade: `size` signed by the taker's side, a JSON number.
+/// Base units per contract, as on Gate: 0.0001 BTC, 0.01 ETH. The fake keeps base units
+/// inside (fees, balances) and speaks contracts on the futures wire, as Gate does.
+fn contract_size(symbol: &str) -> Decimal {
+    if symbol.starts_with("ETH") { Decimal::new(1, 2) } else { Decimal::new(1, 4) }
+}
+
+/// A base quantity of `symbol` as a JSON number of contracts (whole, as Gate only trades).
+fn contracts(symbol: &str, qty: Decimal) -> i64 {
+    let n = qty / contract_size(symbol);
+    assert!(n.fract().is_zero(), "{qty} {symbol} is not a whole number of contracts");
+    n.trunc().to_string().parse().unwrap_or(0)
+}
+
+/// A futures trade: `size` in contracts signed by the taker's side, a JSON number.
 fn futures_trade_json(t: &FakeTrade) -> Value {
-    let qty: i64 = t.qty.trunc().to_string().parse().unwrap_or(0);
+    let qty = contracts(&t.symbol, t.qty);
     json!({"id": t.id, "create_time": t.time_ms / 1000, "create_time_ms": t.time_ms, "contract": pair(&t.symbol),
         "size": if t.buyer_maker { -qty } else { qty }, "price": s(t.price)})
 }
 
-/// A futures order (REST and `futures.orders`): signed `size` and `left`, numbers.
+/// A futures order (REST and `futures.orders`): signed `size` and `left` in contracts.
 fn futures_order_json(o: &FakeOrder) -> Value {
     let sign = if o.side == "BUY" { 1 } else { -1 };
-    let int = |d: Decimal| d.trunc().to_string().parse::<i64>().unwrap_or(0) * sign;
+    let int = |d: Decimal| contracts(&o.symbol, d) * sign;
     let (status, finish_as) = match o.status.as_str() {
         "FILLED" => ("finished", "filled"),
         "CANCELED" => ("finished", "cancelled"),
@@ -466,10 +483,12 @@ fn futures_order_json(o: &FakeOrder) -> Value {
         "tkfr": "0.0005", "mkfr": "-0.00025"})
 }
 
-/// A futures fill; the WebSocket sends the fee as a JSON number, REST as a string.
+/// A futures fill: `size` in contracts, the fee in USDT (the settle currency) on the
+/// fill's value; the WebSocket sends the fee as a JSON number, REST as a string.
 fn futures_fill_json(f: &FakeFill, ws: bool) -> Value {
-    let qty: i64 = f.qty.trunc().to_string().parse().unwrap_or(0);
-    let fee: Value = if ws { serde_json::from_str(&s(f.fee)).unwrap_or(json!(0)) } else { json!(s(f.fee)) };
+    let qty = contracts(&f.symbol, f.qty);
+    let fee = (f.price * f.qty * super::FEE_RATE).round_dp(8);
+    let fee: Value = if ws { serde_json::from_str(&s(fee)).unwrap_or(json!(0)) } else { json!(s(fee)) };
     json!({"id": f.trade_id.to_string(), "create_time": f.time_ms / 1000, "create_time_ms": f.time_ms,
         "contract": pair(&f.symbol), "order_id": f.order_id.to_string(),
         "size": if f.side == "BUY" { qty } else { -qty }, "price": s(f.price),

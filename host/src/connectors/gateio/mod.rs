@@ -16,7 +16,14 @@
 //! `/v4/ws/usdt` (futures).
 //!
 //! Symbols: host `BTCUSDT` is Gate's `BTC_USDT` (spot currency pair or futures contract).
-//! Futures quantities are contracts (whole numbers); a futures order's `size` is signed.
+//! Gate sizes futures in whole contracts (a futures order's `size` is signed); one contract
+//! is the contract's `quanto_multiplier` of the base (0.0001 BTC for `BTC_USDT`). The
+//! connector speaks base units to the host, as on every venue: it reads each contract's
+//! multiplier from `GET /futures/usdt/contracts` (again when a contract it does not know
+//! turns up), multiplies every size it reads (orders, fills, trades, positions, books,
+//! candle volumes) and sends an order's base quantity as contracts. A quantity that is not
+//! a whole number of contracts is refused with a `LOT_SIZE` filter error (the symbol's
+//! rules give the contract as its lot, so the host's filters round to it before sending).
 //!
 //! Signing is in [`sign`]; errors map from Gate's `label`: `INVALID_KEY`,
 //! `INVALID_SIGNATURE`, `FORBIDDEN` (and HTTP 401) are [`ConnectorError::Auth`],
@@ -46,6 +53,7 @@ use super::ws::{WsProtocol, WsTarget};
 use super::*;
 use crate::execution::Side;
 use async_trait::async_trait;
+use parse::ContractSizes;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -80,6 +88,8 @@ struct Inner {
     rest: RestClient,
     ws_public: String,
     ws_private: String,
+    /// Futures: base units per contract, by contract name (empty until first needed).
+    sizes: std::sync::RwLock<Arc<ContractSizes>>,
 }
 
 impl GateioConnector {
@@ -107,7 +117,8 @@ impl GateioConnector {
         // Gate allows 200 requests per 10 s on most endpoints; stay under it.
         let limit = RateLimit { capacity: 150, window: std::time::Duration::from_secs(10) };
         let rest = RestClient::new(EX, &rest_base, limit);
-        Ok(GateioConnector { inner: Arc::new(Inner { settings, rest, ws_public, ws_private }) })
+        let sizes = Default::default();
+        Ok(GateioConnector { inner: Arc::new(Inner { settings, rest, ws_public, ws_private, sizes }) })
     }
 
     fn futures(&self) -> bool {
@@ -221,7 +232,7 @@ impl GateioConnector {
         let v = self.signed(Method::GET, "/spot/orders", q, String::new()).await?;
         let text = format!("t-{client_id}");
         match self.array(v, "orders")?.iter().find(|o| o.get("text").and_then(Value::as_str) == Some(&text)) {
-            Some(o) => self.parse_order(o),
+            Some(o) => self.parse_order(o, &ContractSizes::new()),
             None => Err(ConnectorError::OrderNotFound { exchange: EX }),
         }
     }
@@ -237,9 +248,53 @@ impl GateioConnector {
         }
     }
 
-    fn parse_order(&self, v: &Value) -> ConnectorResult<ExchangeOrder> {
-        let r = if self.futures() { parse::futures_order(v) } else { parse::spot_order(v) };
+    fn parse_order(&self, v: &Value, sizes: &ContractSizes) -> ConnectorResult<ExchangeOrder> {
+        let r = if self.futures() { parse::futures_order(v, sizes) } else { parse::spot_order(v) };
         r.map_err(|e| self.decode(format!("order: {e}")))
+    }
+
+    fn known_sizes(&self) -> Arc<ContractSizes> {
+        self.inner.sizes.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Futures contract sizes including `contract`'s (any, when None): the table is loaded
+    /// on first use and again when it lacks `contract` (listed since). Empty on spot.
+    async fn sizes_with(&self, contract: Option<&str>) -> ConnectorResult<Arc<ContractSizes>> {
+        if !self.futures() {
+            return Ok(Arc::default());
+        }
+        let known = self.known_sizes();
+        if !known.is_empty() && contract.is_none_or(|c| known.contains_key(c)) {
+            return Ok(known);
+        }
+        self.exchange_info().await?;
+        let known = self.known_sizes();
+        match contract {
+            Some(c) if !known.contains_key(c) => Err(ConnectorError::Rejected {
+                exchange: EX,
+                code: "UNKNOWN_CONTRACT".into(),
+                message: format!("{c} is not among the USDT futures contracts"),
+            }),
+            _ => Ok(known),
+        }
+    }
+
+    /// Contract sizes covering every `contract` named in `items` (orders, positions).
+    async fn sizes_for_all(&self, items: &[Value]) -> ConnectorResult<Arc<ContractSizes>> {
+        let mut sizes = self.sizes_with(None).await?;
+        for c in items.iter().filter_map(|i| i.get("contract").and_then(Value::as_str)) {
+            if !sizes.contains_key(c) {
+                sizes = self.sizes_with(Some(c)).await?;
+            }
+        }
+        Ok(sizes)
+    }
+
+    /// Base units per contract of `symbol` (futures).
+    async fn per_contract(&self, symbol: &str) -> ConnectorResult<Decimal> {
+        let pair = self.pair(symbol);
+        let sizes = self.sizes_with(Some(&pair)).await?;
+        parse::contract_size(&sizes, &pair).map_err(|e| self.decode(e))
     }
 
     async fn submit(&self, order: &OrderRequest) -> ConnectorResult<ExchangeOrder> {
@@ -254,15 +309,22 @@ impl GateioConnector {
             (_, TimeInForce::Fok) => "fok",
         };
         let price = order.price.map(|p| p.normalize().to_string());
+        let sizes = self.sizes_with(Some(&pair)).await?;
         let (path, body) = if self.futures() {
-            if !order.quantity.fract().is_zero() || order.quantity <= Decimal::ZERO {
+            let per = parse::contract_size(&sizes, &pair).map_err(|e| self.decode(e))?;
+            let contracts = order.quantity / per;
+            if !contracts.fract().is_zero() || order.quantity <= Decimal::ZERO {
                 return Err(ConnectorError::Filter {
                     symbol: order.symbol.clone(),
                     filter: "LOT_SIZE",
-                    reason: "Gate futures orders are whole contracts".into(),
+                    reason: format!(
+                        "{} is not a whole number of Gate futures contracts of {}",
+                        order.quantity.normalize(),
+                        per.normalize()
+                    ),
                 });
             }
-            let contracts = i64::try_from(order.quantity.trunc()).map_err(|_| ConnectorError::Filter {
+            let contracts = i64::try_from(contracts.trunc()).map_err(|_| ConnectorError::Filter {
                 symbol: order.symbol.clone(),
                 filter: "LOT_SIZE",
                 reason: "too many contracts".into(),
@@ -299,7 +361,7 @@ impl GateioConnector {
             ("/spot/orders", body)
         };
         let v = self.signed(Method::POST, path, String::new(), body.to_string()).await?;
-        self.parse_order(&v)
+        self.parse_order(&v, &sizes)
     }
 }
 
@@ -324,10 +386,14 @@ impl GateioConnector {
         let pair = self.pair(symbol);
         let limit = limit.clamp(1, 1000).to_string();
         let mut trades = if self.futures() {
+            let sizes = self.sizes_with(Some(&pair)).await?;
             let mut q = vec![("contract", pair), ("limit", limit)];
             q.extend(order.map(|o| ("order", o.to_string())));
             let v = self.signed(Method::GET, "/futures/usdt/my_trades", query_string(&q), String::new()).await?;
-            self.array(v, "my_trades")?.iter().map(parse::futures_own_trade).collect::<Result<Vec<_>, _>>()
+            self.array(v, "my_trades")?
+                .iter()
+                .map(|t| parse::futures_own_trade(t, &sizes))
+                .collect::<Result<Vec<_>, _>>()
         } else {
             let mut q = vec![("currency_pair", pair), ("limit", limit)];
             q.extend(order.map(|o| ("order_id", o.to_string())));
@@ -368,7 +434,21 @@ impl Connector for GateioConnector {
     async fn exchange_info(&self) -> ConnectorResult<Vec<SymbolRules>> {
         if self.futures() {
             let v = self.public("/futures/usdt/contracts", String::new()).await?;
-            self.array(v, "contracts")?.iter().map(|c| parse::futures_rules(c).map_err(|e| self.decode(e))).collect()
+            let mut sizes = ContractSizes::new();
+            let mut rules = Vec::new();
+            for c in self.array(v, "contracts")? {
+                match parse::futures_multiplier(&c) {
+                    Ok(per) => sizes.insert(parse::str_field(&c, "name").map_err(|e| self.decode(e))?, per),
+                    Err(e) => {
+                        // Not tradable in base units; every other contract still is.
+                        tracing::warn!(exchange = %EX, contract = %short(&c["name"]), reason = %e, "contract skipped");
+                        continue;
+                    }
+                };
+                rules.push(parse::futures_rules(&c).map_err(|e| self.decode(e))?);
+            }
+            *self.inner.sizes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(sizes);
+            Ok(rules)
         } else {
             let v = self.public("/spot/currency_pairs", String::new()).await?;
             self.array(v, "currency_pairs")?.iter().map(|c| parse::spot_rules(c).map_err(|e| self.decode(e))).collect()
@@ -381,7 +461,11 @@ impl Connector for GateioConnector {
             if self.futures() { ("/futures/usdt/tickers", "contract") } else { ("/spot/tickers", "currency_pair") };
         let v = self.public(path, query_string(&[(key, pair)])).await?;
         let first = self.array(v, "tickers")?.into_iter().next().ok_or_else(|| self.decode("empty ticker list"))?;
-        let r = if self.futures() { parse::futures_ticker(&first) } else { parse::spot_ticker(&first) };
+        let r = if self.futures() {
+            parse::futures_ticker(&first, self.per_contract(symbol).await?)
+        } else {
+            parse::spot_ticker(&first)
+        };
         r.map_err(|e| self.decode(e))
     }
 
@@ -394,7 +478,12 @@ impl Connector for GateioConnector {
         };
         let q = query_string(&[(key, pair), ("limit", depth.clamp(1, 1000).to_string()), ("with_id", "true".into())]);
         let v = self.public(path, q).await?;
-        parse::order_book(&v, symbol).map_err(|e| self.decode(e))
+        let book = if self.futures() {
+            parse::futures_order_book(&v, symbol, self.per_contract(symbol).await?)
+        } else {
+            parse::order_book(&v, symbol)
+        };
+        book.map_err(|e| self.decode(e))
     }
 
     async fn recent_trades(
@@ -404,6 +493,7 @@ impl Connector for GateioConnector {
         limit: usize,
     ) -> ConnectorResult<Vec<PublicTrade>> {
         let pair = self.pair(symbol);
+        let sizes = self.sizes_with(Some(&pair)).await?;
         let limit = limit.clamp(1, 1000).to_string();
         let v = if self.futures() {
             self.public("/futures/usdt/trades", query_string(&[("contract", pair), ("limit", limit)])).await?
@@ -419,7 +509,7 @@ impl Connector for GateioConnector {
         let mut trades = self
             .array(v, "trades")?
             .iter()
-            .map(|t| if self.futures() { parse::futures_trade(t) } else { parse::spot_trade(t) })
+            .map(|t| if self.futures() { parse::futures_trade(t, &sizes) } else { parse::spot_trade(t) })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.decode(e))?;
         if let Some(from) = from_seq {
@@ -431,6 +521,7 @@ impl Connector for GateioConnector {
 
     async fn klines_1m(&self, symbol: &str, start_ms: i64, limit: usize) -> ConnectorResult<Vec<Kline>> {
         let pair = self.pair(symbol);
+        let per = if self.futures() { self.per_contract(symbol).await? } else { Decimal::ONE };
         let limit = limit.clamp(1, 1000);
         let from = start_ms.div_euclid(1000);
         let to = from + limit as i64 * 60 - 1;
@@ -442,12 +533,18 @@ impl Connector for GateioConnector {
         let q =
             query_string(&[(key, pair), ("interval", "1m".into()), ("from", from.to_string()), ("to", to.to_string())]);
         let v = self.public(path, q).await?;
-        let mut klines = self
-            .array(v, "candlesticks")?
-            .iter()
-            .map(|k| if self.futures() { parse::futures_candle(k, symbol) } else { parse::spot_candle_row(k, symbol) })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.decode(e))?;
+        let mut klines =
+            self.array(v, "candlesticks")?
+                .iter()
+                .map(|k| {
+                    if self.futures() {
+                        parse::futures_candle(k, symbol, per)
+                    } else {
+                        parse::spot_candle_row(k, symbol)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.decode(e))?;
         klines.retain(|k| k.open_time_ms >= start_ms - start_ms.rem_euclid(60_000));
         klines.sort_by_key(|k| k.open_time_ms);
         klines.truncate(limit);
@@ -490,6 +587,7 @@ impl Connector for GateioConnector {
 
     async fn get_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
         let id = Self::order_id_path(order);
+        let sizes = self.sizes_with(Some(&self.pair(symbol))).await?;
         let v = if self.futures() {
             self.signed(Method::GET, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
         } else {
@@ -504,18 +602,19 @@ impl Connector for GateioConnector {
                 (Err(e), _) => return Err(e),
             }
         };
-        self.parse_order(&v)
+        self.parse_order(&v, &sizes)
     }
 
     async fn cancel_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
         let id = Self::order_id_path(order);
+        let sizes = self.sizes_with(Some(&self.pair(symbol))).await?;
         let v = if self.futures() {
             self.signed(Method::DELETE, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
         } else {
             let q = query_string(&[("currency_pair", self.pair(symbol))]);
             self.signed(Method::DELETE, &format!("/spot/orders/{id}"), q, String::new()).await?
         };
-        self.parse_order(&v)
+        self.parse_order(&v, &sizes)
     }
 
     async fn open_orders(&self, symbol: Option<&str>) -> ConnectorResult<Vec<ExchangeOrder>> {
@@ -525,7 +624,9 @@ impl Connector for GateioConnector {
                 params.push(("contract", self.pair(s)));
             }
             let v = self.signed(Method::GET, "/futures/usdt/orders", query_string(&params), String::new()).await?;
-            return self.array(v, "orders")?.iter().map(|o| self.parse_order(o)).collect();
+            let orders = self.array(v, "orders")?;
+            let sizes = self.sizes_for_all(&orders).await?;
+            return orders.iter().map(|o| self.parse_order(o, &sizes)).collect();
         }
         let v = self.signed(Method::GET, "/spot/open_orders", String::new(), String::new()).await?;
         let mut out = Vec::new();
@@ -535,7 +636,7 @@ impl Connector for GateioConnector {
                 if o.get("currency_pair").is_none() {
                     o["currency_pair"] = pair.clone();
                 }
-                out.push(self.parse_order(&o)?);
+                out.push(self.parse_order(&o, &ContractSizes::new())?);
             }
         }
         if let Some(s) = symbol {
@@ -557,7 +658,9 @@ impl Connector for GateioConnector {
             return Err(ConnectorError::Unsupported { exchange: EX, what: "positions on spot" });
         }
         let v = self.signed(Method::GET, "/futures/usdt/positions", String::new(), String::new()).await?;
-        self.array(v, "positions")?.iter().map(|p| parse::futures_position(p).map_err(|e| self.decode(e))).collect()
+        let positions = self.array(v, "positions")?;
+        let sizes = self.sizes_for_all(&positions).await?;
+        positions.iter().map(|p| parse::futures_position(p, &sizes).map_err(|e| self.decode(e))).collect()
     }
 
     async fn set_leverage(&self, symbol: &str, leverage: Decimal) -> ConnectorResult<()> {
@@ -582,6 +685,7 @@ impl Connector for GateioConnector {
             creds,
             user_id: None,
             orders: HashMap::new(),
+            sizes: Arc::default(),
         };
         let rest: Arc<dyn Connector> = Arc::new(self.clone());
         Ok(super::ws::spawn(protocol, Some(rest), record))
@@ -599,11 +703,30 @@ struct GateWs {
     user_id: Option<String>,
     /// Latest state of the account's orders, for fills from `*.usertrades`.
     orders: HashMap<String, ExchangeOrder>,
+    /// Futures: base units per contract (every contract, loaded before each connection).
+    sizes: Arc<ContractSizes>,
 }
 
 impl GateWs {
     fn prefix(&self) -> &'static str {
         if self.futures { "futures" } else { "spot" }
+    }
+
+    /// The subscribed contracts of a futures session.
+    fn contracts(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .subs
+            .iter()
+            .filter_map(|s| match s {
+                Subscription::Trades(x) | Subscription::Klines1m(x) | Subscription::BookTicker(x) => {
+                    Some(parse::venue_symbol(x))
+                }
+                Subscription::Orders => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     fn now_s(&self) -> i64 {
@@ -660,6 +783,14 @@ impl WsProtocol for GateWs {
             let v = self.conn.signed(Method::GET, "/futures/usdt/accounts", String::new(), String::new()).await?;
             self.user_id = Some(parse::str_field(&v, "user").map_err(|e| self.conn.decode(e))?);
         }
+        if self.futures {
+            // Sizes arrive in contracts: know every subscribed contract's size (and, for the
+            // account's orders, every listed one) before the first frame.
+            self.sizes = self.conn.sizes_with(None).await?;
+            for c in self.contracts() {
+                self.sizes = self.conn.sizes_with(Some(&c)).await?;
+            }
+        }
         Ok(WsTarget { url: self.url.clone(), ping_interval: std::time::Duration::from_secs(10) })
     }
 
@@ -697,6 +828,22 @@ impl WsProtocol for GateWs {
         Some(json!({"time": self.now_s(), "channel": format!("{}.ping", self.prefix())}).to_string())
     }
 
+    /// Futures: the subscribed contracts' sizes, as a `futures.contracts` frame of the
+    /// host's own, so a replay reads the recorded contract counts in base units.
+    fn record_preamble(&self) -> Option<String> {
+        if !self.futures {
+            return None;
+        }
+        let result: Vec<Value> = self
+            .contracts()
+            .iter()
+            .filter_map(|c| {
+                self.sizes.get(c).map(|m| json!({"name": c, "quanto_multiplier": m.normalize().to_string()}))
+            })
+            .collect();
+        Some(super::frames::gate_contracts_frame(self.now_s(), result))
+    }
+
     fn on_text(&mut self, text: &str, out: &mut Vec<StreamEvent>) -> Result<Option<String>, String> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
         let channel = v.get("channel").and_then(Value::as_str).unwrap_or("").to_string();
@@ -716,17 +863,18 @@ impl WsProtocol for GateWs {
             None => Vec::new(),
         };
         for r in &results {
-            if super::frames::gate_market(&channel, r, out)? {
+            if super::frames::gate_market(&channel, r, &self.sizes, out)? {
                 continue;
             }
             let ev = match channel.as_str() {
                 "spot.orders" | "futures.orders" => {
-                    let order = if self.futures { parse::futures_order(r)? } else { parse::spot_order(r)? };
+                    let order =
+                        if self.futures { parse::futures_order(r, &self.sizes)? } else { parse::spot_order(r)? };
                     self.remember(&order);
                     StreamEvent::Order(OrderUpdate { order, fill: None })
                 }
                 "spot.usertrades" => StreamEvent::Order(self.fill_update(parse::spot_own_trade(r)?)),
-                "futures.usertrades" => StreamEvent::Order(self.fill_update(parse::futures_own_trade(r)?)),
+                "futures.usertrades" => StreamEvent::Order(self.fill_update(parse::futures_own_trade(r, &self.sizes)?)),
                 _ => continue,
             };
             out.push(ev);
@@ -756,6 +904,7 @@ mod tests {
             futures,
             user_id: futures.then(|| "110".to_string()),
             orders: HashMap::new(),
+            sizes: Arc::new([("BTC_USD".to_string(), d("0.001"))].into()),
         }
     }
 
@@ -805,7 +954,8 @@ mod tests {
         }
         assert_eq!(out.len(), 3);
         let StreamEvent::Trade(t) = &out[0] else { panic!("{:?}", out[0]) };
-        assert_eq!((t.quantity, t.buyer_maker), (d("108"), true));
+        assert_eq!((t.quantity, t.buyer_maker), (d("0.108"), true), "108 contracts of 0.001");
+        assert_eq!(u_qty(&out[1]), d("0.001"), "the order's one contract");
         let StreamEvent::Order(u) = &out[2] else { panic!("{:?}", out[2]) };
         let fill = u.fill.as_ref().unwrap();
         assert_eq!(fill.fee, d("0.0009290592"));
@@ -822,6 +972,13 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    fn u_qty(e: &StreamEvent) -> Decimal {
+        match e {
+            StreamEvent::Order(u) => u.order.quantity,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

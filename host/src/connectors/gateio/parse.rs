@@ -148,8 +148,8 @@ pub fn spot_candle_row(row: &Value, symbol: &str) -> ParseResult<Kline> {
     })
 }
 
-/// A `spot.candlesticks` / `futures.candlesticks` update (`n` = `1m_BTC_USDT`; `a` is the
-/// base amount, `v` the quote volume on spot and the contract count on futures).
+/// A `spot.candlesticks` update (`n` = `1m_BTC_USDT`; `a` is the base amount, `v` the
+/// quote volume).
 pub fn ws_candle(v: &Value) -> ParseResult<Kline> {
     let name = str_field(v, "n")?;
     let pair = name.split_once('_').map(|(_, p)| p).ok_or_else(|| format!("bad candle name {name:?}"))?;
@@ -166,7 +166,7 @@ pub fn ws_candle(v: &Value) -> ParseResult<Kline> {
     })
 }
 
-/// A `spot.book_ticker` / `futures.book_ticker` update.
+/// A `spot.book_ticker` update (sizes in the base currency).
 pub fn book_ticker(v: &Value) -> ParseResult<Quote> {
     Ok(Quote {
         symbol: host_symbol(&str_field(v, "s")?),
@@ -270,11 +270,42 @@ pub fn spot_own_trade(v: &Value) -> ParseResult<OwnTrade> {
 }
 
 // ---------------------------------------------------------------- futures
+//
+// Gate sizes futures in contracts: one contract of `BTC_USDT` is `quanto_multiplier`
+// (0.0001) BTC. The host counts base units everywhere (an order's quantity, a fill, a
+// position, a book level), so every futures size is multiplied by its contract's
+// multiplier here, and an order's base quantity is divided by it on the way out.
 
-/// One entry of `GET /futures/usdt/contracts` (quantities in contracts).
+/// Contract name (`BTC_USDT`) -> base units per contract (`quanto_multiplier`).
+pub type ContractSizes = std::collections::HashMap<String, Decimal>;
+
+/// The base units of one contract of `contract`; an error when the contract is unknown,
+/// since a size read without its multiplier would be off by orders of magnitude.
+pub fn contract_size(sizes: &ContractSizes, contract: &str) -> ParseResult<Decimal> {
+    sizes.get(contract).copied().ok_or_else(|| format!("contract {contract:?} has no known size (quanto_multiplier)"))
+}
+
+/// A size in contracts (`size`, `left`, a book level's `s`) as base units.
+fn base_units(contracts: Decimal, per_contract: Decimal) -> Decimal {
+    (contracts * per_contract).normalize()
+}
+
+/// `quanto_multiplier` of one entry of `GET /futures/usdt/contracts`: base units per
+/// contract, which must be positive.
+pub fn futures_multiplier(v: &Value) -> ParseResult<Decimal> {
+    let m = dec_field(v, "quanto_multiplier")?;
+    if m <= Decimal::ZERO {
+        return Err(format!("quanto_multiplier {m} is not positive"));
+    }
+    Ok(m)
+}
+
+/// One entry of `GET /futures/usdt/contracts`, in base units: the lot is one contract,
+/// the size limits are the contract counts times the multiplier.
 pub fn futures_rules(v: &Value) -> ParseResult<SymbolRules> {
     let name = str_field(v, "name")?;
     let (base, quote) = name.split_once('_').map(|(b, q)| (b.to_string(), q.to_string())).unwrap_or_default();
+    let per = futures_multiplier(v)?;
     let min = opt_dec(v, "order_size_min").unwrap_or(Decimal::ONE);
     Ok(SymbolRules {
         symbol: host_symbol(&name),
@@ -282,42 +313,46 @@ pub fn futures_rules(v: &Value) -> ParseResult<SymbolRules> {
         base,
         quote,
         tick_size: dec_field(v, "order_price_round")?,
-        lot_size: Decimal::ONE,
-        min_qty: min,
-        max_qty: opt_dec(v, "order_size_max"),
+        lot_size: per,
+        min_qty: base_units(min, per),
+        max_qty: opt_dec(v, "order_size_max").map(|m| base_units(m, per)),
         min_notional: Decimal::ZERO,
         trading: !v.get("in_delisting").and_then(Value::as_bool).unwrap_or(false),
     })
 }
 
-/// One entry of `GET /futures/usdt/tickers`.
-pub fn futures_ticker(v: &Value) -> ParseResult<Ticker> {
+/// One entry of `GET /futures/usdt/tickers`; the 24 h volume in base units
+/// (`volume_24h_base`, else the contract count `volume_24h` times `per_contract`).
+pub fn futures_ticker(v: &Value, per_contract: Decimal) -> ParseResult<Ticker> {
     Ok(Ticker {
         symbol: host_symbol(&str_field(v, "contract")?),
         last: dec_field(v, "last")?,
         bid: opt_dec(v, "highest_bid"),
         ask: opt_dec(v, "lowest_ask"),
-        volume_24h: opt_dec(v, "volume_24h_base").or_else(|| opt_dec(v, "volume_24h")),
+        volume_24h: opt_dec(v, "volume_24h_base")
+            .or_else(|| opt_dec(v, "volume_24h").map(|c| base_units(c, per_contract))),
     })
 }
 
-/// A futures trade (`GET /futures/usdt/trades`, `futures.trades`): `size` is signed by
-/// the taker's side, so a negative size is a sell (the buyer was the maker).
-pub fn futures_trade(v: &Value) -> ParseResult<PublicTrade> {
+/// A futures trade (`GET /futures/usdt/trades`, `futures.trades`): `size` is contracts
+/// signed by the taker's side, so a negative size is a sell (the buyer was the maker).
+pub fn futures_trade(v: &Value, sizes: &ContractSizes) -> ParseResult<PublicTrade> {
+    let contract = str_field(v, "contract")?;
     let size = dec_field(v, "size")?;
     Ok(PublicTrade {
-        symbol: host_symbol(&str_field(v, "contract")?),
+        symbol: host_symbol(&contract),
         seq: seq(v)?,
         trade_id: str_field(v, "id")?,
         price: dec_field(v, "price")?,
-        quantity: size.abs(),
+        quantity: base_units(size.abs(), contract_size(sizes, &contract)?),
         buyer_maker: size.is_sign_negative(),
         time_ms: time_ms(v, "create_time_ms", "create_time")?,
     })
 }
 
-/// A `GET /futures/usdt/candlesticks` entry (`{t, v, c, h, l, o, sum}`; `v` in contracts).
-pub fn futures_candle(v: &Value, symbol: &str) -> ParseResult<Kline> {
+/// A `GET /futures/usdt/candlesticks` entry (`{t, v, c, h, l, o, sum}`; `v` in contracts,
+/// returned in base units).
+pub fn futures_candle(v: &Value, symbol: &str, per_contract: Decimal) -> ParseResult<Kline> {
     Ok(Kline {
         symbol: symbol.to_string(),
         open_time_ms: int_field(v, "t")? * 1000,
@@ -325,9 +360,44 @@ pub fn futures_candle(v: &Value, symbol: &str) -> ParseResult<Kline> {
         high: dec_field(v, "h")?,
         low: dec_field(v, "l")?,
         close: dec_field(v, "c")?,
-        volume: dec_field(v, "v")?,
+        volume: base_units(dec_field(v, "v")?, per_contract),
         closed: true,
     })
+}
+
+/// A `futures.candlesticks` update (`n` = `1m_BTC_USDT`, `v` in contracts), in base units.
+pub fn futures_ws_candle(v: &Value, sizes: &ContractSizes) -> ParseResult<Kline> {
+    let name = str_field(v, "n")?;
+    let contract = name.split_once('_').map(|(_, p)| p).ok_or_else(|| format!("bad candle name {name:?}"))?;
+    let per = contract_size(sizes, contract)?;
+    Ok(Kline {
+        symbol: host_symbol(contract),
+        open_time_ms: int_field(v, "t")? * 1000,
+        open: dec_field(v, "o")?,
+        high: dec_field(v, "h")?,
+        low: dec_field(v, "l")?,
+        close: dec_field(v, "c")?,
+        volume: base_units(dec_field(v, "v")?, per),
+        closed: v.get("w").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// A `futures.book_ticker` update: `B` and `A` are contracts, returned in base units.
+pub fn futures_book_ticker(v: &Value, sizes: &ContractSizes) -> ParseResult<Quote> {
+    let mut q = book_ticker(v)?;
+    let per = contract_size(sizes, &str_field(v, "s")?)?;
+    q.bid_qty = base_units(q.bid_qty, per);
+    q.ask_qty = base_units(q.ask_qty, per);
+    Ok(q)
+}
+
+/// `GET /futures/usdt/order_book`: levels of contracts, returned in base units.
+pub fn futures_order_book(v: &Value, symbol: &str, per_contract: Decimal) -> ParseResult<OrderBook> {
+    let mut book = order_book(v, symbol)?;
+    for level in book.bids.iter_mut().chain(book.asks.iter_mut()) {
+        level.1 = base_units(level.1, per_contract);
+    }
+    Ok(book)
 }
 
 /// `GET /futures/usdt/accounts`: the settle currency's margin balance.
@@ -341,23 +411,27 @@ pub fn futures_balance(v: &Value) -> ParseResult<Balance> {
     })
 }
 
-/// One entry of `GET /futures/usdt/positions`.
-pub fn futures_position(v: &Value) -> ParseResult<Position> {
+/// One entry of `GET /futures/usdt/positions` (`size`: signed contracts), in base units.
+pub fn futures_position(v: &Value, sizes: &ContractSizes) -> ParseResult<Position> {
+    let contract = str_field(v, "contract")?;
     Ok(Position {
-        symbol: host_symbol(&str_field(v, "contract")?),
-        size: dec_field(v, "size")?,
+        symbol: host_symbol(&contract),
+        size: base_units(dec_field(v, "size")?, contract_size(sizes, &contract)?),
         entry_price: opt_dec(v, "entry_price").unwrap_or_default(),
         unrealized_pnl: opt_dec(v, "unrealised_pnl").unwrap_or_default(),
         leverage: opt_dec(v, "leverage").unwrap_or_default(),
     })
 }
 
-/// A futures order (REST and `futures.orders`): `size` signed (positive buys), `left`
-/// the unfilled contracts, `fill_price` the average fill price.
-pub fn futures_order(v: &Value) -> ParseResult<ExchangeOrder> {
+/// A futures order (REST and `futures.orders`): `size` signed contracts (positive buys),
+/// `left` the unfilled contracts, `fill_price` the average fill price; returned in base
+/// units.
+pub fn futures_order(v: &Value, sizes: &ContractSizes) -> ParseResult<ExchangeOrder> {
+    let contract = str_field(v, "contract")?;
+    let per = contract_size(sizes, &contract)?;
     let size = dec_field(v, "size")?;
     let left = opt_dec(v, "left").unwrap_or_default();
-    let filled = size.abs() - left.abs();
+    let filled = base_units(size.abs() - left.abs(), per);
     let price = opt_dec(v, "price").filter(|p| !p.is_zero());
     let tif = str_field(v, "tif").unwrap_or_default();
     let order_type = match (price, tif.as_str()) {
@@ -375,6 +449,7 @@ pub fn futures_order(v: &Value) -> ParseResult<ExchangeOrder> {
         _ if left.is_zero() => ExchangeOrderStatus::Filled,
         _ => ExchangeOrderStatus::Canceled,
     };
+    let quantity = base_units(size.abs(), per);
     let updated = opt_dec(v, "finish_time_ms")
         .or_else(|| opt_dec(v, "update_time").map(|s| s * Decimal::from(1000)))
         .or_else(|| opt_dec(v, "finish_time").map(|s| s * Decimal::from(1000)))
@@ -386,21 +461,23 @@ pub fn futures_order(v: &Value) -> ParseResult<ExchangeOrder> {
         exchange: ExchangeId::Gateio,
         order_id: str_field(v, "id")?,
         client_order_id: client_id(&str_field(v, "text").unwrap_or_default()),
-        symbol: host_symbol(&str_field(v, "contract")?),
+        symbol: host_symbol(&contract),
         side: if size.is_sign_negative() { Side::Sell } else { Side::Buy },
         order_type,
         status,
         price,
-        quantity: size.abs(),
+        quantity,
         filled_quantity: filled,
         filled_quote: fill_price.map(|p| p * filled),
         updated_ms: updated,
     })
 }
 
-/// A futures fill (`GET /futures/usdt/my_trades`, `futures.usertrades`): signed `size`,
-/// the fee in the settle currency (a JSON number on the WebSocket, parsed exactly).
-pub fn futures_own_trade(v: &Value) -> ParseResult<OwnTrade> {
+/// A futures fill (`GET /futures/usdt/my_trades`, `futures.usertrades`): signed `size`
+/// in contracts (returned in base units), the fee in the settle currency (a JSON number
+/// on the WebSocket, parsed exactly).
+pub fn futures_own_trade(v: &Value, sizes: &ContractSizes) -> ParseResult<OwnTrade> {
+    let contract = str_field(v, "contract")?;
     let size = dec_field(v, "size")?;
     let text = str_field(v, "text").unwrap_or_default();
     Ok(OwnTrade {
@@ -408,10 +485,10 @@ pub fn futures_own_trade(v: &Value) -> ParseResult<OwnTrade> {
         trade_id: str_field(v, "id")?,
         order_id: str_field(v, "order_id")?,
         client_order_id: text.starts_with("t-").then(|| client_id(&text)),
-        symbol: host_symbol(&str_field(v, "contract")?),
+        symbol: host_symbol(&contract),
         side: if size.is_sign_negative() { Side::Sell } else { Side::Buy },
         price: dec_field(v, "price")?,
-        quantity: size.abs(),
+        quantity: base_units(size.abs(), contract_size(sizes, &contract)?),
         fee: opt_dec(v, "fee").unwrap_or_default(),
         fee_asset: "USDT".into(),
         is_maker: str_field(v, "role").is_ok_and(|r| r == "maker"),
@@ -459,15 +536,22 @@ mod tests {
         assert_eq!(dec(&serde_json::from_str::<Value>("1e-7").unwrap()).unwrap(), d("0.0000001"));
     }
 
+    /// The docs' samples trade `BTC_USD`; a contract of it is 0.001 BTC here.
+    fn sizes() -> ContractSizes {
+        [("BTC_USD".to_string(), d("0.001"))].into()
+    }
+
     #[test]
     fn futures_trades_doc_sample() {
         let msgs = doc("gate_futures_ws_trades_doc.json");
         assert_eq!(msgs[0]["channel"], "futures.trades");
-        let t = futures_trade(&msgs[0]["result"][0]).unwrap();
+        let t = futures_trade(&msgs[0]["result"][0], &sizes()).unwrap();
         assert_eq!(t.symbol, "BTCUSD");
         assert_eq!(t.seq, 27_753_479);
         assert_eq!(t.price, d("96.4"));
-        assert_eq!(t.quantity, d("108"), "size -108 is a sell of 108 contracts");
+        assert_eq!(t.quantity, d("0.108"), "size -108 is a sell of 108 contracts of 0.001 BTC");
+        let unknown = futures_trade(&msgs[0]["result"][0], &ContractSizes::new()).unwrap_err();
+        assert!(unknown.contains("BTC_USD"), "a contract of unknown size is an error, not a guess: {unknown}");
         assert!(t.buyer_maker, "the taker sold");
         assert_eq!(t.time_ms, 1_545_136_464_123);
     }
@@ -475,23 +559,23 @@ mod tests {
     #[test]
     fn futures_orders_and_usertrades_doc_samples() {
         let msgs = doc("gate_futures_ws_orders_usertrades_doc.json");
-        let o = futures_order(&msgs[0]["result"][0]).unwrap();
+        let o = futures_order(&msgs[0]["result"][0], &sizes()).unwrap();
         assert_eq!(o.order_id, "4872460");
         assert_eq!(o.symbol, "BTCUSD");
         assert_eq!(o.side, Side::Buy);
         assert_eq!(o.status, ExchangeOrderStatus::Filled);
         assert_eq!(o.price, Some(d("40000.4")));
-        assert_eq!((o.quantity, o.filled_quantity), (d("1"), d("1")));
-        assert_eq!(o.filled_quote, Some(d("40000.4")));
+        assert_eq!((o.quantity, o.filled_quantity), (d("0.001"), d("0.001")), "one contract");
+        assert_eq!(o.filled_quote, Some(d("40.0004")));
         assert_eq!(o.average_price(), Some(d("40000.4")));
         assert_eq!(o.updated_ms, 1_628_736_848_321);
         assert_eq!(o.client_order_id, "-");
 
-        let f = futures_own_trade(&msgs[1]["result"][0]).unwrap();
+        let f = futures_own_trade(&msgs[1]["result"][0], &sizes()).unwrap();
         assert_eq!(f.trade_id, "3335259");
         assert_eq!(f.order_id, "4872460");
         assert_eq!(f.side, Side::Buy);
-        assert_eq!((f.price, f.quantity), (d("40000.4"), d("1")));
+        assert_eq!((f.price, f.quantity), (d("40000.4"), d("0.001")));
         assert_eq!(f.fee, d("0.0009290592"), "the fee is exact");
         assert!(f.is_maker);
         assert_eq!(f.client_order_id, None, "text 'api' is not a client id");
@@ -501,10 +585,54 @@ mod tests {
     #[test]
     fn futures_tickers_doc_sample() {
         let msgs = doc("gate_futures_ws_tickers_doc.json");
-        let t = futures_ticker(&msgs[0]["result"][0]).unwrap();
+        let t = futures_ticker(&msgs[0]["result"][0], d("0.001")).unwrap();
         assert_eq!(t.symbol, "BTCUSD");
         assert_eq!(t.last, d("118.4"));
-        assert_eq!(t.volume_24h, Some(d("5526")));
+        assert_eq!(t.volume_24h, Some(d("5526")), "volume_24h_base is already in the base");
+        let mut counted = msgs[0]["result"][0].clone();
+        counted.as_object_mut().unwrap().remove("volume_24h_base");
+        let t = futures_ticker(&counted, d("0.001")).unwrap();
+        assert_eq!(t.volume_24h, Some(d("745487.577")), "745,487,577 contracts of 0.001");
+    }
+
+    #[test]
+    fn futures_contracts_are_sized_in_base_units() {
+        let c: Value = serde_json::from_str(
+            r#"{"name":"BTC_USDT","type":"direct","quanto_multiplier":"0.0001","order_price_round":"0.1",
+                "order_size_min":1,"order_size_max":1000000,"in_delisting":false}"#,
+        )
+        .unwrap();
+        let r = futures_rules(&c).unwrap();
+        assert_eq!((r.symbol.as_str(), r.tick_size, r.lot_size), ("BTCUSDT", d("0.1"), d("0.0001")));
+        assert_eq!((r.min_qty, r.max_qty), (d("0.0001"), Some(d("100"))));
+        let zero: Value =
+            serde_json::from_str(r#"{"name":"X_USDT","quanto_multiplier":"0","order_price_round":"1"}"#).unwrap();
+        assert!(futures_rules(&zero).is_err(), "a contract without a positive size cannot be traded in base units");
+
+        let sizes: ContractSizes = [("BTC_USDT".to_string(), d("0.0001"))].into();
+        let pos: Value =
+            serde_json::from_str(r#"{"contract":"BTC_USDT","size":-250,"entry_price":"60000","leverage":"5"}"#)
+                .unwrap();
+        assert_eq!(futures_position(&pos, &sizes).unwrap().size, d("-0.025"), "a short of 250 contracts");
+        let book: Value =
+            serde_json::from_str(r#"{"id":7,"bids":[{"p":"60000","s":12}],"asks":[{"p":"60000.1","s":3}]}"#).unwrap();
+        let b = futures_order_book(&book, "BTCUSDT", d("0.0001")).unwrap();
+        assert_eq!((b.bids[0], b.asks[0]), ((d("60000"), d("0.0012")), (d("60000.1"), d("0.0003"))));
+        let bt: Value = serde_json::from_str(
+            r#"{"t":1615366379123,"u":2517661076,"s":"BTC_USDT","b":"54696.6","B":37000,"a":"54696.7","A":47061}"#,
+        )
+        .unwrap();
+        let q = futures_book_ticker(&bt, &sizes).unwrap();
+        assert_eq!((q.bid_qty, q.ask_qty), (d("3.7"), d("4.7061")));
+        let k: Value = serde_json::from_str(
+            r#"{"t":1542162490,"v":2000,"c":"60000","h":"60100","l":"59900","o":"60050","n":"1m_BTC_USDT","w":true}"#,
+        )
+        .unwrap();
+        let k = futures_ws_candle(&k, &sizes).unwrap();
+        assert_eq!((k.symbol.as_str(), k.volume, k.closed), ("BTCUSDT", d("0.2"), true));
+        let row: Value =
+            serde_json::from_str(r#"{"t":1542162480,"v":150,"c":"1","h":"1","l":"1","o":"1","sum":"9"}"#).unwrap();
+        assert_eq!(futures_candle(&row, "BTCUSDT", d("0.0001")).unwrap().volume, d("0.015"));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub(crate) struct WsReplay {
     /// Events of a multi-event frame (Bybit sends trades in batches) not yet returned.
     pending: std::collections::VecDeque<(i64, FeedEvent)>,
     scratch: Vec<crate::connectors::StreamEvent>,
+    /// Decoder of the other venues' frames (keeps Gate.io futures' contract sizes).
+    frames: crate::connectors::frames::MarketFrames,
     /// (venue, pair) -> the qualified market its events are published under as well.
     markets: HashMap<(ExchangeId, SymbolId), SymbolId>,
     /// The venue the whole file is declared to come from: events go out under the qualified
@@ -57,6 +59,7 @@ impl WsReplay {
             last_key: 0,
             pending: std::collections::VecDeque::new(),
             scratch: Vec::new(),
+            frames: Default::default(),
             markets,
             venue,
         })
@@ -121,7 +124,7 @@ impl ReplaySource for WsReplay {
             let venue = crate::connectors::frames::sniff(frame);
             if venue != crate::connectors::ExchangeId::Binance {
                 self.scratch.clear();
-                let parsed = crate::connectors::frames::market_frame(venue, frame, &mut self.scratch);
+                let parsed = self.frames.decode(venue, frame, &mut self.scratch);
                 if let Err(reason) = parsed {
                     let err = FeedError::frame(format!("{venue} frame: {reason}"))
                         .at(self.lines.path(), self.lines.line_no());
