@@ -10,8 +10,8 @@ use std::time::Duration;
 use suite::acked::{AckedVenue, d, go_live_in, limit, next_matching};
 use tradehost::connectors::gateio::GateioConnector;
 use tradehost::connectors::{
-    Connector, ConnectorError, ExchangeId, ExchangeOrderStatus, Market, OrderRef, OrderRequest, OwnTrade, StreamEvent,
-    Subscription, SymbolRules,
+    Connector, ConnectorError, ExchangeId, ExchangeOrderStatus, Market, OrderRef, OrderRequest, OrderType, OwnTrade,
+    StreamEvent, Subscription, SymbolRules,
 };
 use tradehost::execution::Side;
 use tradehost_tests::fake::{FakeExchange, FakeKeys, gateio};
@@ -102,6 +102,21 @@ async fn usdt_futures_orders_fills_positions_and_leverage() {
     assert_eq!(positions[0].leverage, d("10"));
     let mine = conn.my_trades(ETH, 10).await.unwrap();
     assert_eq!((mine.len(), mine[0].quantity, mine[0].fee), (1, d("2"), d("5.98")));
+
+    // A market sell of 0.5 ETH goes out as -50 contracts and fills at the last price.
+    let sell = OrderRequest {
+        client_order_id: "fut-2".into(),
+        side: Side::Sell,
+        order_type: OrderType::Market,
+        quantity: d("0.5"),
+        price: None,
+        ..order.clone()
+    };
+    let sold = conn.create_order(&sell).await.unwrap();
+    assert_eq!((sold.side, sold.quantity, sold.filled_quantity), (Side::Sell, d("0.5"), d("0.5")));
+    let last = state.fills(None).into_iter().last().unwrap();
+    assert_eq!((last.side.as_str(), last.qty), ("SELL", d("0.5")), "the fake booked 50 contracts as 0.5 ETH");
+    assert_eq!(conn.positions().await.unwrap()[0].size, d("1.5"));
     let balances = conn.balances().await.unwrap();
     assert_eq!(balances[0].asset, "USDT");
     assert_eq!(balances[0].free, state.balances()["USDT"].0);

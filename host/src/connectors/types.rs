@@ -120,7 +120,7 @@ pub struct OrderRequest {
     pub side: Side,
     /// Market, limit or post-only.
     pub order_type: OrderType,
-    /// Base quantity (futures: contracts on Gate.io, base units on Bybit).
+    /// Base quantity, on every venue (Gate.io futures connectors convert it to contracts).
     pub quantity: Decimal,
     /// Limit price (limit and post-only orders).
     pub price: Option<Decimal>,

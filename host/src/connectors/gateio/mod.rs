@@ -90,7 +90,13 @@ struct Inner {
     ws_private: String,
     /// Futures: base units per contract, by contract name (empty until first needed).
     sizes: std::sync::RwLock<Arc<ContractSizes>>,
+    /// When the contract list was last fetched; held while fetching, so callers that miss
+    /// the same contract together fetch it once.
+    sizes_fetched: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Least time between two fetches of the contract list for a contract it did not hold.
+const SIZES_REFETCH: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl GateioConnector {
     /// A connector with these settings.
@@ -117,8 +123,8 @@ impl GateioConnector {
         // Gate allows 200 requests per 10 s on most endpoints; stay under it.
         let limit = RateLimit { capacity: 150, window: std::time::Duration::from_secs(10) };
         let rest = RestClient::new(EX, &rest_base, limit);
-        let sizes = Default::default();
-        Ok(GateioConnector { inner: Arc::new(Inner { settings, rest, ws_public, ws_private, sizes }) })
+        let (sizes, sizes_fetched) = Default::default();
+        Ok(GateioConnector { inner: Arc::new(Inner { settings, rest, ws_public, ws_private, sizes, sizes_fetched }) })
     }
 
     fn futures(&self) -> bool {
@@ -258,16 +264,27 @@ impl GateioConnector {
     }
 
     /// Futures contract sizes including `contract`'s (any, when None): the table is loaded
-    /// on first use and again when it lacks `contract` (listed since). Empty on spot.
+    /// on first use and again when it lacks `contract` (listed since), at most once per
+    /// [`SIZES_REFETCH`] and once for callers missing it together. Empty on spot.
     async fn sizes_with(&self, contract: Option<&str>) -> ConnectorResult<Arc<ContractSizes>> {
         if !self.futures() {
             return Ok(Arc::default());
         }
+        let has = |known: &ContractSizes| !known.is_empty() && contract.is_none_or(|c| known.contains_key(c));
         let known = self.known_sizes();
-        if !known.is_empty() && contract.is_none_or(|c| known.contains_key(c)) {
+        if has(&known) {
             return Ok(known);
         }
-        self.exchange_info().await?;
+        let mut fetched = self.inner.sizes_fetched.lock().await;
+        let known = self.known_sizes();
+        // Fetched by another caller meanwhile, or lately enough that a contract still
+        // missing is not listed: no new fetch.
+        let recent = fetched.is_some_and(|t| t.elapsed() < SIZES_REFETCH) && !known.is_empty();
+        if !has(&known) && !recent {
+            self.exchange_info().await?;
+            *fetched = Some(std::time::Instant::now());
+        }
+        drop(fetched);
         let known = self.known_sizes();
         match contract {
             Some(c) if !known.contains_key(c) => Err(ConnectorError::Rejected {
@@ -279,15 +296,39 @@ impl GateioConnector {
         }
     }
 
-    /// Contract sizes covering every `contract` named in `items` (orders, positions).
+    /// Contract sizes covering every `contract` named in `items` (orders, positions) that
+    /// Gate lists; the caller skips items of a contract it does not.
     async fn sizes_for_all(&self, items: &[Value]) -> ConnectorResult<Arc<ContractSizes>> {
         let mut sizes = self.sizes_with(None).await?;
         for c in items.iter().filter_map(|i| i.get("contract").and_then(Value::as_str)) {
-            if !sizes.contains_key(c) {
-                sizes = self.sizes_with(Some(c)).await?;
+            if !sizes.contains_key(c)
+                && let Ok(more) = self.sizes_with(Some(c)).await
+            {
+                sizes = more;
             }
         }
         Ok(sizes)
+    }
+
+    /// Parse each of `items`, skipping (with an error in the log) those of a contract whose
+    /// size is unknown, so one delisted contract does not hide every other order.
+    fn parse_sized<T>(
+        &self,
+        items: &[Value],
+        sizes: &ContractSizes,
+        what: &str,
+        parse: impl Fn(&Value, &ContractSizes) -> Result<T, String>,
+    ) -> ConnectorResult<Vec<T>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let contract = item.get("contract").and_then(Value::as_str).unwrap_or_default();
+            if !sizes.contains_key(contract) {
+                tracing::error!(exchange = %EX, contract, what, "skipped: the contract's size is unknown");
+                continue;
+            }
+            out.push(parse(item, sizes).map_err(|e| self.decode(format!("{what}: {e}")))?);
+        }
+        Ok(out)
     }
 
     /// Base units per contract of `symbol` (futures).
@@ -437,15 +478,17 @@ impl Connector for GateioConnector {
             let mut sizes = ContractSizes::new();
             let mut rules = Vec::new();
             for c in self.array(v, "contracts")? {
-                match parse::futures_multiplier(&c) {
-                    Ok(per) => sizes.insert(parse::str_field(&c, "name").map_err(|e| self.decode(e))?, per),
-                    Err(e) => {
-                        // Not tradable in base units; every other contract still is.
-                        tracing::warn!(exchange = %EX, contract = %short(&c["name"]), reason = %e, "contract skipped");
-                        continue;
+                // A contract that cannot be read in base units is left out; the others stay usable.
+                let read = parse::futures_rules(&c).and_then(|r| Ok((r, parse::futures_multiplier(&c)?)));
+                match read {
+                    Ok((r, per)) => {
+                        sizes.insert(r.venue_symbol.clone(), per);
+                        rules.push(r);
                     }
-                };
-                rules.push(parse::futures_rules(&c).map_err(|e| self.decode(e))?);
+                    Err(e) => {
+                        tracing::warn!(exchange = %EX, contract = %short(&c["name"]), reason = %e, "contract skipped")
+                    }
+                }
             }
             *self.inner.sizes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(sizes);
             Ok(rules)
@@ -607,13 +650,14 @@ impl Connector for GateioConnector {
 
     async fn cancel_order(&self, symbol: &str, order: &OrderRef) -> ConnectorResult<ExchangeOrder> {
         let id = Self::order_id_path(order);
-        let sizes = self.sizes_with(Some(&self.pair(symbol))).await?;
         let v = if self.futures() {
             self.signed(Method::DELETE, &format!("/futures/usdt/orders/{id}"), String::new(), String::new()).await?
         } else {
             let q = query_string(&[("currency_pair", self.pair(symbol))]);
             self.signed(Method::DELETE, &format!("/spot/orders/{id}"), q, String::new()).await?
         };
+        // The cancel is out whatever the sizes; they only read its answer.
+        let sizes = self.sizes_with(Some(&self.pair(symbol))).await?;
         self.parse_order(&v, &sizes)
     }
 
@@ -626,7 +670,7 @@ impl Connector for GateioConnector {
             let v = self.signed(Method::GET, "/futures/usdt/orders", query_string(&params), String::new()).await?;
             let orders = self.array(v, "orders")?;
             let sizes = self.sizes_for_all(&orders).await?;
-            return orders.iter().map(|o| self.parse_order(o, &sizes)).collect();
+            return self.parse_sized(&orders, &sizes, "open order", parse::futures_order);
         }
         let v = self.signed(Method::GET, "/spot/open_orders", String::new(), String::new()).await?;
         let mut out = Vec::new();
@@ -660,7 +704,7 @@ impl Connector for GateioConnector {
         let v = self.signed(Method::GET, "/futures/usdt/positions", String::new(), String::new()).await?;
         let positions = self.array(v, "positions")?;
         let sizes = self.sizes_for_all(&positions).await?;
-        positions.iter().map(|p| parse::futures_position(p, &sizes).map_err(|e| self.decode(e))).collect()
+        self.parse_sized(&positions, &sizes, "position", parse::futures_position)
     }
 
     async fn set_leverage(&self, symbol: &str, leverage: Decimal) -> ConnectorResult<()> {
@@ -753,6 +797,25 @@ impl GateWs {
         self.orders.insert(order.order_id.clone(), order.clone());
     }
 
+    /// One entry of a channel's `result`.
+    fn on_result(&mut self, channel: &str, r: &Value, out: &mut Vec<StreamEvent>) -> Result<(), String> {
+        if super::frames::gate_market(channel, r, &self.sizes, out)? {
+            return Ok(());
+        }
+        let ev = match channel {
+            "spot.orders" | "futures.orders" => {
+                let order = if self.futures { parse::futures_order(r, &self.sizes)? } else { parse::spot_order(r)? };
+                self.remember(&order);
+                StreamEvent::Order(OrderUpdate { order, fill: None })
+            }
+            "spot.usertrades" => StreamEvent::Order(self.fill_update(parse::spot_own_trade(r)?)),
+            "futures.usertrades" => StreamEvent::Order(self.fill_update(parse::futures_own_trade(r, &self.sizes)?)),
+            _ => return Ok(()),
+        };
+        out.push(ev);
+        Ok(())
+    }
+
     fn fill_update(&self, fill: OwnTrade) -> OrderUpdate {
         let order = self.orders.get(&fill.order_id).cloned().unwrap_or_else(|| ExchangeOrder {
             exchange: EX,
@@ -788,7 +851,11 @@ impl WsProtocol for GateWs {
             // account's orders, every listed one) before the first frame.
             self.sizes = self.conn.sizes_with(None).await?;
             for c in self.contracts() {
-                self.sizes = self.conn.sizes_with(Some(&c)).await?;
+                match self.conn.sizes_with(Some(&c)).await {
+                    Ok(sizes) => self.sizes = sizes,
+                    // Its frames will not decode; the other contracts' still stream.
+                    Err(e) => tracing::error!(exchange = %EX, contract = %c, error = %e, "no contract size"),
+                }
             }
         }
         Ok(WsTarget { url: self.url.clone(), ping_interval: std::time::Duration::from_secs(10) })
@@ -862,24 +929,24 @@ impl WsProtocol for GateWs {
             Some(other) => vec![other.clone()],
             None => Vec::new(),
         };
+        // Each entry on its own: one that does not decode does not take the others with it.
+        let mut failed = Vec::new();
         for r in &results {
-            if super::frames::gate_market(&channel, r, &self.sizes, out)? {
-                continue;
-            }
-            let ev = match channel.as_str() {
-                "spot.orders" | "futures.orders" => {
-                    let order =
-                        if self.futures { parse::futures_order(r, &self.sizes)? } else { parse::spot_order(r)? };
-                    self.remember(&order);
-                    StreamEvent::Order(OrderUpdate { order, fill: None })
+            let mut decoded = self.on_result(&channel, r, out);
+            if decoded.is_err() && self.futures {
+                // A contract listed since this session connected: the connector learnt its
+                // size when an order on it was sent.
+                let known = self.conn.known_sizes();
+                if known.len() > self.sizes.len() {
+                    self.sizes = known;
+                    decoded = self.on_result(&channel, r, out);
                 }
-                "spot.usertrades" => StreamEvent::Order(self.fill_update(parse::spot_own_trade(r)?)),
-                "futures.usertrades" => StreamEvent::Order(self.fill_update(parse::futures_own_trade(r, &self.sizes)?)),
-                _ => continue,
-            };
-            out.push(ev);
+            }
+            if let Err(e) = decoded {
+                failed.push(e);
+            }
         }
-        Ok(None)
+        if failed.is_empty() { Ok(None) } else { Err(failed.join("; ")) }
     }
 }
 
@@ -972,6 +1039,38 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// One entry of an unknown contract does not take the frame's other entries with it,
+    /// and a contract the connector learnt since the session connected decodes.
+    #[test]
+    fn futures_entries_decode_one_by_one() {
+        let mut p = ws(true);
+        let fill = |contract: &str, id: u64| {
+            json!({"id": id.to_string(), "create_time": 1, "create_time_ms": 1000, "contract": contract,
+                "order_id": "9", "size": -30, "price": "100", "role": "taker", "text": "t-x", "fee": 0.1})
+        };
+        let frame = json!({"time": 1, "channel": "futures.usertrades", "event": "update",
+            "result": [fill("NEW_USDT", 1), fill("BTC_USD", 2)]})
+        .to_string();
+        let mut out = Vec::new();
+        let err = p.on_text(&frame, &mut out).unwrap_err();
+        assert!(err.contains("NEW_USDT"), "{err}");
+        let [StreamEvent::Order(u)] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!(u.fill.as_ref().unwrap().quantity, d("0.03"), "the known contract's entry: 30 of 0.001");
+
+        *p.conn.inner.sizes.write().unwrap() =
+            Arc::new([("BTC_USD".to_string(), d("0.001")), ("NEW_USDT".to_string(), d("10"))].into());
+        out.clear();
+        p.on_text(&frame, &mut out).unwrap();
+        let qty: Vec<Decimal> = out
+            .iter()
+            .map(|e| match e {
+                StreamEvent::Order(u) => u.fill.as_ref().unwrap().quantity,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(qty, vec![d("300"), d("0.03")], "the connector's newer table is taken up");
     }
 
     fn u_qty(e: &StreamEvent) -> Decimal {
