@@ -287,3 +287,20 @@ async fn an_orders_trades_are_listed_with_their_fees_or_reported_missing() {
         "{listed:?}"
     );
 }
+
+/// The price of an asset fees are paid in comes from the venue's ticker of
+/// `<asset><quote>` when asked for, and again every minute after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_price_of_an_asset_fees_are_paid_in_is_read_from_the_venue() {
+    let mut live = start().await;
+    live.fake.state.push_trade("BNBUSDT", d("612.5"), d("1"), false);
+    live.commands.send(LiveCommand::PriceAsset { asset: "BNB".into(), quote: "USDT".into() }).unwrap();
+    let ev = next(&mut live.events, |e| matches!(e, LiveEvent::AssetPrice { .. })).await;
+    let LiveEvent::AssetPrice { venue, asset, quote, price } = ev else { unreachable!() };
+    assert_eq!((venue, asset.as_str(), quote.as_str(), price), (ExchangeId::Binance, "BNB", "USDT", d("612.5")));
+    assert!(
+        live.fake.state.requests().iter().any(|r| r.contains("/api/v3/ticker")),
+        "{:?}",
+        live.fake.state.requests()
+    );
+}

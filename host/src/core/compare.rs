@@ -263,6 +263,7 @@ mod tests {
             qty: d("0.1"),
             fee: Decimal::ZERO,
             fee_base: Decimal::ZERO,
+            fee_outside: false,
             realized_pnl: Decimal::ZERO,
             time_ms: 0,
         };

@@ -99,6 +99,22 @@ pub(super) struct LiveState {
     pub halted: Option<String>,
     /// The last trade-list ask's number.
     fetch_seq: u64,
+    /// Prices of assets fees are paid in, (venue, asset, quote) -> price; and those asked
+    /// for.
+    fee_prices: HashMap<(ExchangeId, String, String), Decimal>,
+    fee_asked: HashSet<(ExchangeId, String, String)>,
+}
+
+/// The venue's own token an account may pay its fees in, at a discount (Binance BNB,
+/// KuCoin KCS, Gate.io GT): its price is read as soon as the venue's rules are in, so the
+/// first fill's fee is valued.
+fn fee_token(venue: ExchangeId) -> Option<&'static str> {
+    match venue {
+        ExchangeId::Binance => Some("BNB"),
+        ExchangeId::Kucoin => Some("KCS"),
+        ExchangeId::Gateio => Some("GT"),
+        ExchangeId::Bybit => None,
+    }
 }
 
 impl LiveState {
@@ -335,6 +351,22 @@ impl Core {
                 for r in rules {
                     self.live.rules.insert((venue, r.symbol.clone()), r);
                 }
+                if let Some(token) = fee_token(venue) {
+                    let quotes: HashSet<String> = match self.symbols.read() {
+                        Ok(t) => t
+                            .iter()
+                            .filter(|(_, i)| self.live.rules.contains_key(&(venue, i.pair().to_string())))
+                            .map(|(_, i)| i.quote.clone())
+                            .collect(),
+                        Err(_) => HashSet::new(),
+                    };
+                    for quote in quotes.into_iter().filter(|q| q != token) {
+                        self.ask_fee_price(venue, token, &quote);
+                    }
+                }
+            }
+            LiveEvent::AssetPrice { venue, asset, quote, price } => {
+                self.live.fee_prices.insert((venue, asset, quote), price);
             }
             LiveEvent::Accepted { venue: _, order_id, order } => self.apply_exchange_order(order_id, &order, None),
             LiveEvent::Withdrawn { venue, order_id } => {
@@ -386,8 +418,24 @@ impl Core {
         }
     }
 
+    /// Keep the price of `asset` in `quote` on `venue` coming (once asked, the router
+    /// reads it again every minute).
+    fn ask_fee_price(&mut self, venue: ExchangeId, asset: &str, quote: &str) {
+        let key = (venue, asset.to_ascii_uppercase(), quote.to_string());
+        if self.live.fee_asked.contains(&key) {
+            return;
+        }
+        if let Some(tx) = self.live.routes.get(&venue)
+            && tx.send(LiveCommand::PriceAsset { asset: key.1.clone(), quote: key.2.clone() }).is_ok()
+        {
+            self.live.fee_asked.insert(key);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn make_fill(
-        &self,
+        &mut self,
+        venue: ExchangeId,
         order: &Order,
         info: &SymbolInfo,
         price: Decimal,
@@ -402,6 +450,19 @@ impl Core {
             // Taken out of the base asset: the account holds that much less of it.
             fill.fee = fee * price;
             fill.fee_base = fee;
+        } else if !fee.is_zero() {
+            // A third asset (BNB): valued at its price in the quote, paid from a balance
+            // the instance's account does not keep.
+            fill.fee_outside = true;
+            let key = (venue, fee_asset.to_ascii_uppercase(), info.quote.clone());
+            match self.live.fee_prices.get(&key) {
+                Some(p) => fill.fee = fee * p,
+                None => {
+                    tracing::warn!(%venue, order_id = order.id, %fee, fee_asset, quote = %info.quote,
+                        "no price yet for the asset this fee was paid in: counted as 0 (later fees are valued)");
+                    self.ask_fee_price(venue, fee_asset, &info.quote);
+                }
+            }
         }
         fill
     }
@@ -537,7 +598,8 @@ impl Core {
     /// Book `qty` of trade `t` (its fee prorated) on the order and its account.
     fn book(&mut self, order_id: u64, order: &mut Order, info: &SymbolInfo, t: &OwnTrade, qty: Decimal) -> Fill {
         let fee = if t.quantity.is_zero() { Decimal::ZERO } else { t.fee * (qty / t.quantity) };
-        let mut f = self.make_fill(order, info, t.price, qty, fee, &t.fee_asset);
+        let venue = self.live.open.get(&order_id).map_or(t.exchange, |l| l.venue);
+        let mut f = self.make_fill(venue, order, info, t.price, qty, fee, &t.fee_asset);
         let name = self.symbol_name(order.symbol);
         let rules = self.live.open.get(&order_id).and_then(|l| self.live.rules.get(&(l.venue, name)).cloned());
         if let Some(acc) = self.venue.account_mut(&order.instance) {
@@ -915,6 +977,63 @@ mod booking_tests {
         let (fills, status) = booked(&mut core);
         assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("110"), d("0.01"), d("0"))]);
         assert_eq!(status, "CANCELED", "partly filled, then canceled");
+    }
+
+    /// A fee paid in BNB: counted in the fees at BNB's price in the quote once the router
+    /// reports it (asked for when the first such fee comes without one), never out of the
+    /// instance's USDT or BTC.
+    #[test]
+    fn a_fee_paid_in_a_third_asset_is_valued_at_its_price() {
+        let (mut core, mut rx) = buying();
+        let (a, b) = (trade("a", "100", "0.002", "BNB"), trade("b", "100", "0.003", "BNB"));
+        core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&a));
+        assert!(
+            matches!(rx.try_recv(), Ok(LiveCommand::PriceAsset { asset, quote }) if asset == "BNB" && quote == "USDT"),
+            "BNB's price is asked for"
+        );
+        core.on_live(LiveEvent::AssetPrice {
+            venue: ExchangeId::Bybit,
+            asset: "BNB".into(),
+            quote: "USDT".into(),
+            price: d("600"),
+        });
+        core.apply_exchange_order(1, &report("0.02", ExchangeOrderStatus::PartiallyFilled), Some(&b));
+        assert!(rx.try_recv().is_err(), "asked once");
+        let fills = booked(&mut core).0;
+        assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("100"), d("0.01"), d("1.8"))]);
+        let (id, acc) = (core.live.open[&1].order.symbol, core.venue.account_mut("live").unwrap());
+        assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("9998"), d("0.02")), "no balance paid the BNB");
+        assert_eq!((acc.positions[&id].qty, acc.positions[&id].fees), (d("0.02"), d("1.8")));
+    }
+
+    /// On a venue with a fee token (Binance: BNB), its price in the quotes of the host's
+    /// markets there is asked for as soon as the rules are in, before any fill.
+    #[test]
+    fn the_fee_token_price_is_asked_for_when_the_rules_come() {
+        let (mut core, _) = crate::core::test_core();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        core.live.routes.insert(ExchangeId::Binance, tx);
+        let rule = |symbol: &str, base: &str| SymbolRules {
+            symbol: symbol.into(),
+            venue_symbol: symbol.into(),
+            base: base.into(),
+            quote: "USDT".into(),
+            tick_size: d("0.01"),
+            lot_size: d("0.0001"),
+            min_qty: d("0.0001"),
+            max_qty: None,
+            min_notional: d("5"),
+            trading: true,
+        };
+        // ETHUSDT is listed but not one of the host's markets: USDT once.
+        let rules = vec![rule("BTCUSDT", "BTC"), rule("ETHUSDT", "ETH")];
+        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules: rules.clone() });
+        assert!(
+            matches!(rx.try_recv(), Ok(LiveCommand::PriceAsset { asset, quote }) if asset == "BNB" && quote == "USDT")
+        );
+        assert!(rx.try_recv().is_err());
+        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules });
+        assert!(rx.try_recv().is_err(), "the router keeps it coming: not asked again");
     }
 
     #[test]

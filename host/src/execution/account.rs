@@ -120,7 +120,8 @@ impl Account {
         if pos.qty.is_zero() {
             pos.avg_price = Decimal::ZERO;
         }
-        let quote_fee = if fill.fee_base.is_zero() { fill.fee } else { Decimal::ZERO };
+        // A fee paid in a third asset (BNB) is out of a balance this account does not keep.
+        let quote_fee = if fill.fee_base.is_zero() && !fill.fee_outside { fill.fee } else { Decimal::ZERO };
         match fill.side {
             Side::Buy => {
                 *self.balances.entry(info.quote.clone()).or_default() -= notional + quote_fee;
@@ -154,6 +155,7 @@ mod tests {
             qty: d(qty),
             fee: d(fee),
             fee_base: Decimal::ZERO,
+            fee_outside: false,
             realized_pnl: Decimal::ZERO,
             time_ms: 0,
         }
@@ -199,6 +201,18 @@ mod tests {
         let p = acc.positions[&SymbolId(0)];
         assert_eq!((p.qty, p.realized_pnl - p.fees), (d("0"), d("8.78061")));
         assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("1008.78061"), d("0")));
+    }
+
+    #[test]
+    fn a_fee_paid_in_a_third_asset_counts_in_fees_and_moves_no_balance() {
+        let info = SymbolInfo::parse("BTCUSDT").unwrap();
+        let mut acc = Account::new(BTreeMap::from([("USDT".into(), d("1000"))]), d("0.001"));
+        // Buy 0.01 BTC at 60,000; the exchange takes 0.001 BNB (worth 0.6 USDT) instead.
+        let buy = Fill { fee_outside: true, ..fill(Side::Buy, "60000", "0.01", "0.6") };
+        acc.apply(&info, &buy);
+        assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("400"), d("0.01")), "as the exchange has it");
+        let p = acc.positions[&SymbolId(0)];
+        assert_eq!((p.qty, p.fees), (d("0.01"), d("0.6")), "the whole quantity, and the fee's value");
     }
 
     #[test]

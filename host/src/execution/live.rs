@@ -26,7 +26,7 @@ use crate::connectors::{
     Balance, Connector, ConnectorError, ExchangeId, ExchangeOrder, OrderRef, OrderRequest, OrderUpdate, OwnTrade,
     StreamEvent, Subscription, SymbolRules,
 };
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -87,7 +87,19 @@ pub enum LiveCommand {
         /// Client order id.
         client_id: String,
     },
+    /// Keep the price of `asset` in `quote` (the last trade of `<asset><quote>`) coming,
+    /// to value fees paid in it: answered with `AssetPrice` now and every
+    /// [`ASSET_PRICE_EVERY`].
+    PriceAsset {
+        /// The asset fees are paid in (`BNB`).
+        asset: String,
+        /// The quote asset they are valued in (`USDT`).
+        quote: String,
+    },
 }
+
+/// How often the prices of the assets fees are paid in are read again.
+pub const ASSET_PRICE_EVERY: Duration = Duration::from_secs(60);
 
 /// What a venue tells the core.
 #[derive(Debug, Clone)]
@@ -162,6 +174,17 @@ pub enum LiveEvent {
         /// Balances.
         balances: Vec<Balance>,
     },
+    /// The price of an asset fees are paid in (`PriceAsset`).
+    AssetPrice {
+        /// Venue.
+        venue: ExchangeId,
+        /// The asset (`BNB`).
+        asset: String,
+        /// The quote (`USDT`).
+        quote: String,
+        /// Its last price there.
+        price: rust_decimal::Decimal,
+    },
     /// The private stream is up and reconciled (true) or down (false).
     Ready {
         /// Venue.
@@ -200,6 +223,10 @@ pub struct Router {
     drained: Vec<tokio::sync::oneshot::Sender<()>>,
     /// Trade lists asked for, by client id (the task, to drop it when no longer needed).
     listing: HashMap<String, tokio::task::AbortHandle>,
+    /// Assets whose price the core values fees with (asset, quote), and when they were
+    /// last read.
+    priced: BTreeSet<(String, String)>,
+    prices_read: Option<tokio::time::Instant>,
 }
 
 /// A placement on its way.
@@ -255,6 +282,8 @@ impl Router {
             canceling: HashMap::new(),
             drained: Vec::new(),
             listing: HashMap::new(),
+            priced: BTreeSet::new(),
+            prices_read: None,
         }
     }
 
@@ -305,6 +334,10 @@ impl Router {
                 _ = poll.tick() => {
                     if !self.ready {
                         self.reconcile().await;
+                    }
+                    if self.prices_read.is_some_and(|t| t.elapsed() >= ASSET_PRICE_EVERY) {
+                        let all: Vec<(String, String)> = self.priced.iter().cloned().collect();
+                        self.read_prices(all);
                     }
                 }
             }
@@ -378,6 +411,11 @@ impl Router {
                     task.abort();
                 }
             }
+            LiveCommand::PriceAsset { asset, quote } => {
+                if self.priced.insert((asset.clone(), quote.clone())) {
+                    self.read_prices(vec![(asset, quote)]);
+                }
+            }
             LiveCommand::Drained(tx) => {
                 // Trade lists only book what a restart's reconciliation books too: not
                 // worth waiting for at exit.
@@ -388,6 +426,26 @@ impl Router {
                 self.answer_drained();
             }
         }
+    }
+
+    /// Read the prices of assets fees are paid in, apart from the order requests (nothing
+    /// waits for them, exit included); each read is reported as it comes.
+    fn read_prices(&mut self, assets: Vec<(String, String)>) {
+        self.prices_read = Some(tokio::time::Instant::now());
+        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
+        tokio::spawn(async move {
+            for (asset, quote) in assets {
+                match connector.ticker(&format!("{asset}{quote}")).await {
+                    Ok(t) if t.last > rust_decimal::Decimal::ZERO => {
+                        sink(LiveEvent::AssetPrice { venue, asset, quote, price: t.last });
+                    }
+                    Ok(_) => tracing::warn!(%venue, %asset, %quote, "no price to value fees paid in this asset"),
+                    Err(e) => {
+                        tracing::warn!(%venue, %asset, %quote, error = %e, "cannot read the price fees paid in this asset are valued at")
+                    }
+                }
+            }
+        });
     }
 
     fn answer_drained(&mut self) {

@@ -128,6 +128,9 @@ pub struct Fill {
     /// base units: the account gets that much less base and pays no quote fee. Zero when
     /// the fee is paid in the quote asset (paper venue, backtests).
     pub fee_base: Decimal,
+    /// The fee was paid in a third asset the account does not hold (BNB, KCS, GT): `fee`
+    /// is its quote value, counted in the position's fees; no balance pays it.
+    pub fee_outside: bool,
     /// PnL realised by this fill (sells), before fees.
     pub realized_pnl: Decimal,
     /// Event time, ms.
@@ -146,6 +149,7 @@ impl Fill {
             qty,
             fee,
             fee_base: Decimal::ZERO,
+            fee_outside: false,
             realized_pnl: Decimal::ZERO,
             time_ms,
         }

@@ -37,6 +37,7 @@ fn batch_round_trips_through_a_file() {
         qty: d("0.001"),
         fee: d("0.06"),
         fee_base: d("0"),
+        fee_outside: false,
         realized_pnl: d("0"),
         time_ms: 43,
     };
