@@ -9,6 +9,10 @@
 //! * **wire**: trade pushed at the fake -> order request received by the fake's handler
 //!   (adds the fake's WebSocket write, loopback both ways and HTTP parsing).
 //!
+//! The host runs twice against the same fake: as by default (the core thread sleeps
+//! between events), then with `--busy-poll` (it polls), and the ratio of the host p50s is
+//! printed.
+//!
 //! `cargo bench -p tradehost --bench tick_to_order` (needs `make wasm` for spread.wasm).
 
 use rust_decimal::Decimal;
@@ -26,6 +30,8 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 fn env_lookup(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
+
+type Samples = std::collections::BTreeMap<String, Vec<Duration>>;
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -48,17 +54,55 @@ fn main() {
         unsafe { std::env::set_var(k, v) };
     }
     fake.state.push_trade("BTCUSDT", Decimal::from(60_000), Decimal::ONE, false);
+    // The default (the core thread sleeps between events), then `--busy-poll`, one after
+    // the other against the same fake exchange.
+    let mut results = Vec::new();
+    for busy_poll in [false, true] {
+        results.push((busy_poll, run_host(&fake, dir.path(), busy_poll)));
+    }
+    let show = |mode: &str, name: &str, v: &mut Vec<Duration>| {
+        let (p50, p99) = (percentile(v, 0.50), percentile(v, 0.99));
+        println!(
+            "tick_to_order/{mode}/{name}: n={} p50={:.1} µs p99={:.1} µs",
+            v.len(),
+            p50.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6
+        );
+        p50
+    };
+    let mut host_p50 = Vec::new();
+    for (busy_poll, mut samples) in results {
+        let mode = if busy_poll { "busy-poll" } else { "default" };
+        for (name, v) in samples.iter_mut().filter(|(n, _)| n.starts_with("stage")) {
+            show(mode, &format!("  {name}"), v);
+        }
+        host_p50.push(show(mode, "host (frame received -> signed request)", samples.get_mut("host").unwrap()));
+        show(mode, "wire (trade pushed at the fake -> order at the fake)", samples.get_mut("wire").unwrap());
+    }
+    println!(
+        "tick_to_order/busy-poll vs default, host p50: {:.2}x",
+        host_p50[0].as_secs_f64() / host_p50[1].as_secs_f64()
+    );
+}
+
+/// Start the host on the fake, trade `ROUNDS` times, stop it: the probe's stages, the
+/// host-side and the wire-side samples. The host has a runtime of its own, dropped at the
+/// end, so nothing of one run is left working during the next.
+fn run_host(fake: &fake::FakeExchange, dir: &std::path::Path, busy_poll: bool) -> Samples {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let mode = if busy_poll { "busy" } else { "default" };
     let settings = RunSettings {
-        config_path: dir.path().join("plugins.toml"),
+        config_path: dir.join("plugins.toml"),
         feed: FeedChoice::Live(Vec::new()),
         speed: 1.0,
-        db: dir.path().join("state.db"),
-        cache_dir: dir.path().join("cache"),
+        db: dir.join(format!("state-{mode}.db")),
+        cache_dir: dir.join("cache"),
         bind: std::net::IpAddr::from([127, 0, 0, 1]),
         port: 0,
         ws_port: 0,
         api_key: None,
         env: env_lookup,
+        busy_poll,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -97,27 +141,16 @@ fn main() {
         // Let the fill come back before the next decision.
         std::thread::sleep(Duration::from_millis(3));
     }
-    let mut host_side = tradehost::connectors::latency::take_samples();
-    let mut stages: std::collections::BTreeMap<&str, Vec<Duration>> = Default::default();
+    let mut samples = Samples::new();
+    samples.insert("host".into(), tradehost::connectors::latency::take_samples());
+    samples.insert("wire".into(), wire);
     for (name, d) in tradehost::connectors::latency::take_stages() {
-        stages.entry(name).or_default().push(d);
+        samples.entry(format!("stage {name}")).or_default().push(d);
     }
     let _ = stop_tx.send(());
     let _ = rt.block_on(host);
-    let show = |name: &str, v: &mut Vec<Duration>| {
-        let (p50, p99) = (percentile(v, 0.50), percentile(v, 0.99));
-        println!(
-            "tick_to_order/{name}: n={} p50={:.1} µs p99={:.1} µs",
-            v.len(),
-            p50.as_secs_f64() * 1e6,
-            p99.as_secs_f64() * 1e6
-        );
-    };
-    for (name, v) in stages.iter_mut() {
-        show(&format!("  stage {name}"), v);
-    }
-    show("host (frame received -> signed request)", &mut host_side);
-    show("wire (trade pushed at the fake -> order at the fake)", &mut wire);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    samples
 }
 
 mod reqwest {

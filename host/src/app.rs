@@ -67,6 +67,9 @@ pub struct RunSettings {
     pub api_key: Option<String>,
     /// Environment lookups for plugins.toml overrides.
     pub env: fn(&str) -> Option<String>,
+    /// The core thread polls for events instead of sleeping between them
+    /// ([`Core::run`](crate::core::Core::run)).
+    pub busy_poll: bool,
 }
 
 /// Why the host could not start.
@@ -220,7 +223,7 @@ pub async fn run(
     }
     let core_thread = std::thread::Builder::new()
         .name("core".into())
-        .spawn(move || core.run(rx))
+        .spawn(move || core.run(rx, settings.busy_poll))
         .map_err(|e| StartError::Io(e.to_string()))?;
 
     let stop_feed = Arc::new(AtomicBool::new(false));

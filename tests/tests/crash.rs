@@ -119,8 +119,12 @@ async fn kill_9_mid_replay_loses_nothing_committed() {
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
     };
 
-    // Restart on the same database and replay: it resumes after the committed cursor.
-    let host = Host::restart(dir.path(), &args("0"), &[]).unwrap();
+    // Restart on the same database and replay: it resumes after the committed cursor. The
+    // core thread polls instead of sleeping this time (`--busy-poll`): the same results,
+    // and it still stops cleanly.
+    let mut resumed = args("0");
+    resumed.push("--busy-poll".into());
+    let host = Host::restart(dir.path(), &resumed, &[]).unwrap();
     let positions = host.json("/positions").await.unwrap();
     for (inst, sym, q) in &positions_before {
         let p = positions.as_array().unwrap().iter().find(|p| p["strategy"] == *inst && p["symbol"] == *sym);

@@ -305,9 +305,14 @@ impl Core {
         self.infos.get(id.0 as usize)
     }
 
-    /// Run until shutdown, consuming `rx`.
-    pub fn run(mut self, rx: std::sync::mpsc::Receiver<Input>) {
-        while let Ok(input) = rx.recv() {
+    /// Run until shutdown, consuming `rx`. With `busy_poll` the thread polls `rx` instead
+    /// of sleeping on it: it never leaves its CPU, so an event reaches it without a wake-up
+    /// (on a virtual machine, waking a halted CPU for each trade costs tens of µs:
+    /// BENCHMARKS.md section 10), at the cost of that CPU.
+    pub fn run(mut self, rx: std::sync::mpsc::Receiver<Input>, busy_poll: bool) {
+        loop {
+            let input = if busy_poll { poll(&rx) } else { rx.recv().ok() };
+            let Some(input) = input else { break };
             match input {
                 Input::Market(events) => {
                     for e in events {
@@ -518,6 +523,27 @@ mod start_only_tests {
     }
 }
 
+/// The next input, or None when every sender is gone, without sleeping: spins, and lets
+/// another thread on this CPU run now and then (about every millisecond; yielding more
+/// often gave most of the latency gain back).
+fn poll(rx: &std::sync::mpsc::Receiver<Input>) -> Option<Input> {
+    let mut spins = 0u32;
+    loop {
+        match rx.try_recv() {
+            Ok(input) => return Some(input),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                spins = spins.wrapping_add(1);
+                if spins.is_multiple_of(1 << 20) {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+}
+
 /// A core with no strategy on an in-memory store, live settings (candles stored), and
 /// the symbol BTCUSDT.
 #[cfg(test)]
@@ -537,6 +563,25 @@ pub(crate) fn test_core() -> (Core, SymbolId) {
     let store = Store::open(std::path::Path::new(":memory:")).unwrap();
     let (bus, _) = broadcast::channel(16);
     (Core::new(settings, symbols, plugins, store, config, &Default::default(), bus).unwrap(), id)
+}
+
+#[cfg(test)]
+mod poll_tests {
+    use super::*;
+
+    #[test]
+    fn polling_returns_each_input_then_none_once_the_senders_are_gone() {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Input>(4);
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tx.send(Input::FeedEnded).unwrap();
+            tx.send(Input::Shutdown).unwrap();
+        });
+        assert!(matches!(poll(&rx), Some(Input::FeedEnded)), "waits for the first");
+        assert!(matches!(poll(&rx), Some(Input::Shutdown)));
+        sender.join().unwrap();
+        assert!(poll(&rx).is_none(), "no sender left: the loop ends");
+    }
 }
 
 #[cfg(test)]
