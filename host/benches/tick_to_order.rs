@@ -128,6 +128,8 @@ fn run_host(fake: &fake::FakeExchange, dir: &std::path::Path, busy_poll: bool) -
         std::thread::sleep(Duration::from_millis(20));
     }
     tradehost::connectors::latency::enable();
+    // Only this run's rounds: nothing left from the previous run's exit or this one's start.
+    let _ = (tradehost::connectors::latency::take_samples(), tradehost::connectors::latency::take_stages());
     let mut wire = Vec::with_capacity(ROUNDS);
     let up = Decimal::from(60_120);
     for i in 0..ROUNDS {

@@ -225,6 +225,9 @@ pub async fn run(
         .name("core".into())
         .spawn(move || core.run(rx, settings.busy_poll))
         .map_err(|e| StartError::Io(e.to_string()))?;
+    // Should the start fail from here on, the core thread stops instead of waiting (or,
+    // with `--busy-poll`, spinning) for inputs that never come.
+    let mut stop_core = StopCoreOnError(Some(tx.clone()));
 
     let stop_feed = Arc::new(AtomicBool::new(false));
     let feed_thread = match feed {
@@ -284,6 +287,7 @@ pub async fn run(
     };
     let rest_task = serve(rest, api::router(state.clone()));
     let ws_task = serve(ws, api::ws_router(state));
+    stop_core.0 = None;
     shutdown.await;
     tracing::info!("shutting down: stopping the feed, flushing state");
     if !traded_live.is_empty() {
@@ -393,6 +397,18 @@ pub(crate) async fn send_input(tx: &SyncSender<Input>, input: Input) -> bool {
                 input = back;
                 tokio::time::sleep(std::time::Duration::from_micros(200)).await;
             }
+        }
+    }
+}
+
+/// Sends the core thread `Shutdown` when dropped armed: a start that fails after the core
+/// thread began leaves no thread behind.
+struct StopCoreOnError(Option<SyncSender<Input>>);
+
+impl Drop for StopCoreOnError {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(Input::Shutdown);
         }
     }
 }

@@ -304,3 +304,19 @@ async fn the_price_of_an_asset_fees_are_paid_in_is_read_from_the_venue() {
         live.fake.state.requests()
     );
 }
+
+/// A price read the venue throttles is tried again a few seconds later, not a minute:
+/// fees paid meanwhile wait for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_price_read_is_tried_again_soon() {
+    let mut live = start().await;
+    live.fake.state.push_trade("BNBUSDT", d("612.5"), d("1"), false);
+    live.fake.state.fail_next(429, Some(1));
+    let asked = Instant::now();
+    live.commands.send(LiveCommand::PriceAsset { asset: "BNB".into(), quote: "USDT".into() }).unwrap();
+    let ev = next(&mut live.events, |e| matches!(e, LiveEvent::AssetPrice { .. })).await;
+    assert!(matches!(ev, LiveEvent::AssetPrice { price, .. } if price == d("612.5")));
+    let reads = live.fake.state.requests().iter().filter(|r| r.contains("/api/v3/ticker")).count();
+    assert_eq!(reads, 2, "refused once, then read");
+    assert!(asked.elapsed() < Duration::from_secs(9), "tried again within seconds: {:?}", asked.elapsed());
+}

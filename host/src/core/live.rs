@@ -103,6 +103,21 @@ pub(super) struct LiveState {
     /// for.
     fee_prices: HashMap<(ExchangeId, String, String), Decimal>,
     fee_asked: HashSet<(ExchangeId, String, String)>,
+    /// Fees paid in a third asset before its price was known: counted in their
+    /// position's fees once it is.
+    unvalued: Vec<UnvaluedFee>,
+}
+
+/// A fee paid in a third asset whose price was not known when it was booked.
+#[derive(Debug, Clone)]
+struct UnvaluedFee {
+    venue: ExchangeId,
+    asset: String,
+    quote: String,
+    instance: String,
+    symbol: SymbolId,
+    order_id: u64,
+    amount: Decimal,
 }
 
 /// The venue's own token an account may pay its fees in, at a discount (Binance BNB,
@@ -352,10 +367,11 @@ impl Core {
                     self.live.rules.insert((venue, r.symbol.clone()), r);
                 }
                 if let Some(token) = fee_token(venue) {
+                    // The quotes of the markets the instances trade on this venue.
                     let quotes: HashSet<String> = match self.symbols.read() {
                         Ok(t) => t
                             .iter()
-                            .filter(|(_, i)| self.live.rules.contains_key(&(venue, i.pair().to_string())))
+                            .filter(|(_, i)| self.config.strategies.iter().any(|s| s.exchange_for(i) == Some(venue)))
                             .map(|(_, i)| i.quote.clone())
                             .collect(),
                         Err(_) => HashSet::new(),
@@ -366,6 +382,21 @@ impl Core {
                 }
             }
             LiveEvent::AssetPrice { venue, asset, quote, price } => {
+                // Fees booked before the price was known count now, in their positions.
+                let (due, keep) = std::mem::take(&mut self.live.unvalued)
+                    .into_iter()
+                    .partition(|u| u.venue == venue && u.asset == asset && u.quote == quote);
+                self.live.unvalued = keep;
+                for u in due {
+                    let value = u.amount * price;
+                    if let Some(pos) = self.venue.account_mut(&u.instance).and_then(|a| a.positions.get_mut(&u.symbol))
+                    {
+                        pos.fees += value;
+                        self.dirty_accounts.insert(u.instance.clone());
+                        tracing::info!(%venue, order_id = u.order_id, fee = %u.amount, asset = %u.asset, %value,
+                            "a fee booked before its asset's price was known now counts in the position's fees");
+                    }
+                }
                 self.live.fee_prices.insert((venue, asset, quote), price);
             }
             LiveEvent::Accepted { venue: _, order_id, order } => self.apply_exchange_order(order_id, &order, None),
@@ -450,7 +481,7 @@ impl Core {
             // Taken out of the base asset: the account holds that much less of it.
             fill.fee = fee * price;
             fill.fee_base = fee;
-        } else if !fee.is_zero() {
+        } else if !fee.is_zero() && !fee_asset.is_empty() && fee_asset != "-" {
             // A third asset (BNB): valued at its price in the quote, paid from a balance
             // the instance's account does not keep.
             fill.fee_outside = true;
@@ -459,8 +490,17 @@ impl Core {
                 Some(p) => fill.fee = fee * p,
                 None => {
                     tracing::warn!(%venue, order_id = order.id, %fee, fee_asset, quote = %info.quote,
-                        "no price yet for the asset this fee was paid in: counted as 0 (later fees are valued)");
+                        "no price yet for the asset this fee was paid in: it counts in the position's fees once read");
                     self.ask_fee_price(venue, fee_asset, &info.quote);
+                    self.live.unvalued.push(UnvaluedFee {
+                        venue,
+                        asset: key.1,
+                        quote: key.2,
+                        instance: order.instance.clone(),
+                        symbol: order.symbol,
+                        order_id: order.id,
+                        amount: fee,
+                    });
                 }
             }
         }
@@ -980,8 +1020,8 @@ mod booking_tests {
     }
 
     /// A fee paid in BNB: counted in the fees at BNB's price in the quote once the router
-    /// reports it (asked for when the first such fee comes without one), never out of the
-    /// instance's USDT or BTC.
+    /// reports it (asked for when the first such fee comes without one; that fee counts in
+    /// the position's fees when the price comes), never out of the instance's USDT or BTC.
     #[test]
     fn a_fee_paid_in_a_third_asset_is_valued_at_its_price() {
         let (mut core, mut rx) = buying();
@@ -1003,7 +1043,11 @@ mod booking_tests {
         assert_eq!(fills, vec![(d("100"), d("0.01"), d("0")), (d("100"), d("0.01"), d("1.8"))]);
         let (id, acc) = (core.live.open[&1].order.symbol, core.venue.account_mut("live").unwrap());
         assert_eq!((acc.balance("USDT"), acc.balance("BTC")), (d("9998"), d("0.02")), "no balance paid the BNB");
-        assert_eq!((acc.positions[&id].qty, acc.positions[&id].fees), (d("0.02"), d("1.8")));
+        assert_eq!(
+            (acc.positions[&id].qty, acc.positions[&id].fees),
+            (d("0.02"), d("3.0")),
+            "the first fee counts too, once priced: 0.002 and 0.003 BNB at 600"
+        );
     }
 
     /// On a venue with a fee token (Binance: BNB), its price in the quotes of the host's
@@ -1011,6 +1055,8 @@ mod booking_tests {
     #[test]
     fn the_fee_token_price_is_asked_for_when_the_rules_come() {
         let (mut core, _) = crate::core::test_core();
+        let toml = "version = 1\n[[strategy]]\nid = \"live\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\"]\nvenue = \"binance\"\n";
+        core.config = crate::config::PluginsConfig::parse(toml, std::path::Path::new("p.toml"), &|_| None).unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
         core.live.routes.insert(ExchangeId::Binance, tx);
         let rule = |symbol: &str, base: &str| SymbolRules {

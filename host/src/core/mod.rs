@@ -524,8 +524,9 @@ mod start_only_tests {
 }
 
 /// The next input, or None when every sender is gone, without sleeping: spins, and lets
-/// another thread on this CPU run now and then (about every millisecond; yielding more
-/// often gave most of the latency gain back).
+/// another thread on this CPU run every million spins (tens of ms; the scheduler preempts
+/// the thread anyway, and yielding every few thousand spins gave most of the latency
+/// gain back).
 fn poll(rx: &std::sync::mpsc::Receiver<Input>) -> Option<Input> {
     let mut spins = 0u32;
     loop {

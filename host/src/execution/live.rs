@@ -23,10 +23,10 @@
 //!   still being placed as soon as they are answered) and every other open order.
 
 use crate::connectors::{
-    Balance, Connector, ConnectorError, ExchangeId, ExchangeOrder, OrderRef, OrderRequest, OrderUpdate, OwnTrade,
-    StreamEvent, Subscription, SymbolRules,
+    Balance, Connector, ConnectorError, ConnectorResult, ExchangeId, ExchangeOrder, OrderRef, OrderRequest,
+    OrderUpdate, OwnTrade, StreamEvent, Subscription, SymbolRules,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -223,11 +223,18 @@ pub struct Router {
     drained: Vec<tokio::sync::oneshot::Sender<()>>,
     /// Trade lists asked for, by client id (the task, to drop it when no longer needed).
     listing: HashMap<String, tokio::task::AbortHandle>,
-    /// Assets whose price the core values fees with (asset, quote), and when they were
-    /// last read.
-    priced: BTreeSet<(String, String)>,
-    prices_read: Option<tokio::time::Instant>,
+    /// Assets whose price the core values fees with (asset, quote), and when each is to
+    /// be read next (`None` while a read is on its way).
+    priced: BTreeMap<(String, String), Option<tokio::time::Instant>>,
+    /// Those reads, apart from the order requests: nothing waits for them, exit included.
+    pricing: JoinSet<PriceRead>,
 }
+
+/// A read of an asset's price: (asset, quote) and the venue's answer.
+type PriceRead = ((String, String), ConnectorResult<rust_decimal::Decimal>);
+
+/// How soon a price read that failed for a while (a throttle, the network) is tried again.
+const ASSET_PRICE_RETRY: Duration = Duration::from_secs(5);
 
 /// A placement on its way.
 #[derive(Debug, Default)]
@@ -282,8 +289,8 @@ impl Router {
             canceling: HashMap::new(),
             drained: Vec::new(),
             listing: HashMap::new(),
-            priced: BTreeSet::new(),
-            prices_read: None,
+            priced: BTreeMap::new(),
+            pricing: JoinSet::new(),
         }
     }
 
@@ -316,6 +323,7 @@ impl Router {
                     Some(c) => self.command(c),
                 },
                 Some(done) = self.running.join_next_with_id(), if !self.running.is_empty() => self.finished(done),
+                Some(Ok(read)) = self.pricing.join_next(), if !self.pricing.is_empty() => self.price_read(read),
                 ev = async { match stream.as_mut() { Some(s) => s.events.recv().await, None => std::future::pending().await } } => match ev {
                     None => {
                         stream = None;
@@ -335,10 +343,7 @@ impl Router {
                     if !self.ready {
                         self.reconcile().await;
                     }
-                    if self.prices_read.is_some_and(|t| t.elapsed() >= ASSET_PRICE_EVERY) {
-                        let all: Vec<(String, String)> = self.priced.iter().cloned().collect();
-                        self.read_prices(all);
-                    }
+                    self.read_due_prices();
                 }
             }
         }
@@ -412,9 +417,9 @@ impl Router {
                 }
             }
             LiveCommand::PriceAsset { asset, quote } => {
-                if self.priced.insert((asset.clone(), quote.clone())) {
-                    self.read_prices(vec![(asset, quote)]);
-                }
+                let now = tokio::time::Instant::now();
+                self.priced.entry((asset, quote)).or_insert(Some(now));
+                self.read_due_prices();
             }
             LiveCommand::Drained(tx) => {
                 // Trade lists only book what a restart's reconciliation books too: not
@@ -428,24 +433,52 @@ impl Router {
         }
     }
 
-    /// Read the prices of assets fees are paid in, apart from the order requests (nothing
-    /// waits for them, exit included); each read is reported as it comes.
-    fn read_prices(&mut self, assets: Vec<(String, String)>) {
-        self.prices_read = Some(tokio::time::Instant::now());
-        let (connector, sink, venue) = (self.connector.clone(), self.sink.clone(), self.venue);
-        tokio::spawn(async move {
-            for (asset, quote) in assets {
-                match connector.ticker(&format!("{asset}{quote}")).await {
-                    Ok(t) if t.last > rust_decimal::Decimal::ZERO => {
-                        sink(LiveEvent::AssetPrice { venue, asset, quote, price: t.last });
-                    }
-                    Ok(_) => tracing::warn!(%venue, %asset, %quote, "no price to value fees paid in this asset"),
-                    Err(e) => {
-                        tracing::warn!(%venue, %asset, %quote, error = %e, "cannot read the price fees paid in this asset are valued at")
-                    }
-                }
+    /// Start the price reads that are due.
+    fn read_due_prices(&mut self) {
+        let now = tokio::time::Instant::now();
+        for (pair, next) in self.priced.iter_mut().filter(|(_, n)| n.is_some_and(|t| t <= now)) {
+            *next = None;
+            let (connector, pair) = (self.connector.clone(), pair.clone());
+            self.pricing.spawn(async move {
+                let read = connector.ticker(&format!("{}{}", pair.0, pair.1)).await.map(|t| t.last);
+                (pair, read)
+            });
+        }
+    }
+
+    /// A price read ended: report the price and read it again in a minute; after a failure
+    /// that may pass, try again soon; after a definite refusal (no such market), stop.
+    fn price_read(&mut self, ((asset, quote), read): PriceRead) {
+        let now = tokio::time::Instant::now();
+        let venue = self.venue;
+        let next = match read {
+            Ok(price) if price > rust_decimal::Decimal::ZERO => {
+                self.emit(LiveEvent::AssetPrice { venue, asset: asset.clone(), quote: quote.clone(), price });
+                Some(now + ASSET_PRICE_EVERY)
             }
-        });
+            Ok(_) => {
+                tracing::warn!(%venue, %asset, %quote, "no price yet to value fees paid in this asset");
+                Some(now + ASSET_PRICE_RETRY)
+            }
+            Err(e) => match e.retry_wait() {
+                Some(wait) => {
+                    tracing::debug!(%venue, %asset, %quote, error = %e, "price read failed; trying again");
+                    Some(now + wait.max(ASSET_PRICE_RETRY))
+                }
+                None => {
+                    tracing::warn!(%venue, %asset, %quote, error = %e, "no price for this fee asset: its fees count as 0");
+                    None
+                }
+            },
+        };
+        match next {
+            Some(at) => {
+                self.priced.insert((asset, quote), Some(at));
+            }
+            None => {
+                self.priced.remove(&(asset, quote));
+            }
+        }
     }
 
     fn answer_drained(&mut self) {
