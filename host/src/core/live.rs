@@ -1059,7 +1059,20 @@ mod booking_tests {
         core.config = crate::config::PluginsConfig::parse(toml, std::path::Path::new("p.toml"), &|_| None).unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
         core.live.routes.insert(ExchangeId::Binance, tx);
-        let rule = |symbol: &str, base: &str| SymbolRules {
+        // ETHUSDT is listed but not one of the host's markets: USDT once.
+        let rules = vec![usdt_rules("BTCUSDT", "BTC"), usdt_rules("ETHUSDT", "ETH")];
+        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules: rules.clone() });
+        assert!(
+            matches!(rx.try_recv(), Ok(LiveCommand::PriceAsset { asset, quote }) if asset == "BNB" && quote == "USDT")
+        );
+        assert!(rx.try_recv().is_err());
+        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules });
+        assert!(rx.try_recv().is_err(), "the router keeps it coming: not asked again");
+    }
+
+    /// A USDT market's rules: tick 0.01, lot and minimum 0.0001, minimum notional 5.
+    fn usdt_rules(symbol: &str, base: &str) -> SymbolRules {
+        SymbolRules {
             symbol: symbol.into(),
             venue_symbol: symbol.into(),
             base: base.into(),
@@ -1070,36 +1083,13 @@ mod booking_tests {
             max_qty: None,
             min_notional: d("5"),
             trading: true,
-        };
-        // ETHUSDT is listed but not one of the host's markets: USDT once.
-        let rules = vec![rule("BTCUSDT", "BTC"), rule("ETHUSDT", "ETH")];
-        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules: rules.clone() });
-        assert!(
-            matches!(rx.try_recv(), Ok(LiveCommand::PriceAsset { asset, quote }) if asset == "BNB" && quote == "USDT")
-        );
-        assert!(rx.try_recv().is_err());
-        core.on_live(LiveEvent::Rules { venue: ExchangeId::Binance, rules });
-        assert!(rx.try_recv().is_err(), "the router keeps it coming: not asked again");
+        }
     }
 
     #[test]
     fn a_remainder_too_small_to_trade_leaves_the_position_flat() {
         let (mut core, _rx) = buying();
-        core.live.rules.insert(
-            (ExchangeId::Bybit, "BTCUSDT".into()),
-            SymbolRules {
-                symbol: "BTCUSDT".into(),
-                venue_symbol: "BTCUSDT".into(),
-                base: "BTC".into(),
-                quote: "USDT".into(),
-                tick_size: d("0.01"),
-                lot_size: d("0.0001"),
-                min_qty: d("0.0001"),
-                max_qty: None,
-                min_notional: d("5"),
-                trading: true,
-            },
-        );
+        core.live.rules.insert((ExchangeId::Bybit, "BTCUSDT".into()), usdt_rules("BTCUSDT", "BTC"));
         // Bought 0.01 with 0.00001 BTC kept as the fee: 0.00999 held, sellable 0.0099.
         let buy = OwnTrade { quantity: d("0.01"), ..trade("b1", "60000", "0.00001", "BTC") };
         core.apply_exchange_order(1, &report("0.01", ExchangeOrderStatus::PartiallyFilled), Some(&buy));

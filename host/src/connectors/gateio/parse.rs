@@ -369,17 +369,9 @@ pub fn futures_candle(v: &Value, symbol: &str, per_contract: Decimal) -> ParseRe
 pub fn futures_ws_candle(v: &Value, sizes: &ContractSizes) -> ParseResult<Kline> {
     let name = str_field(v, "n")?;
     let contract = name.split_once('_').map(|(_, p)| p).ok_or_else(|| format!("bad candle name {name:?}"))?;
-    let per = contract_size(sizes, contract)?;
-    Ok(Kline {
-        symbol: host_symbol(contract),
-        open_time_ms: int_field(v, "t")? * 1000,
-        open: dec_field(v, "o")?,
-        high: dec_field(v, "h")?,
-        low: dec_field(v, "l")?,
-        close: dec_field(v, "c")?,
-        volume: base_units(dec_field(v, "v")?, per),
-        closed: v.get("w").and_then(Value::as_bool).unwrap_or(false),
-    })
+    let mut k = futures_candle(v, &host_symbol(contract), contract_size(sizes, contract)?)?;
+    k.closed = v.get("w").and_then(Value::as_bool).unwrap_or(false);
+    Ok(k)
 }
 
 /// A `futures.book_ticker` update: `B` and `A` are contracts, returned in base units.
