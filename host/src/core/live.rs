@@ -449,6 +449,26 @@ impl Core {
         }
     }
 
+    /// A fee paid in a third asset the instance holds itself (a BTCUSDT fee in BNB while it
+    /// also trades BNBUSDT there) leaves that much less of it, as on the exchange: out of
+    /// the balance, and out of the long of that asset's market on the venue.
+    fn take_held_fee(&mut self, instance: &str, venue: ExchangeId, asset: &str, amount: Decimal) {
+        let asset = asset.to_ascii_uppercase();
+        let market = self.symbols.read().ok().and_then(|t| {
+            let trades_it = |i: &SymbolInfo| {
+                self.config.strategies.iter().any(|s| s.id == instance && s.exchange_for(i) == Some(venue))
+            };
+            t.iter().find(|(_, i)| i.base == asset && trades_it(i)).map(|(id, _)| id)
+        });
+        let Some(acc) = self.venue.account_mut(instance) else { return };
+        let Some(balance) = acc.balances.get_mut(&asset) else { return };
+        *balance -= amount;
+        if let Some(pos) = market.and_then(|id| acc.positions.get_mut(&id)).filter(|p| p.qty > Decimal::ZERO) {
+            pos.qty -= amount.min(pos.qty);
+        }
+        self.dirty_accounts.insert(instance.to_string());
+    }
+
     /// Keep the price of `asset` in `quote` on `venue` coming (once asked, the router
     /// reads it again every minute).
     fn ask_fee_price(&mut self, venue: ExchangeId, asset: &str, quote: &str) {
@@ -640,6 +660,9 @@ impl Core {
         let fee = if t.quantity.is_zero() { Decimal::ZERO } else { t.fee * (qty / t.quantity) };
         let venue = self.live.open.get(&order_id).map_or(t.exchange, |l| l.venue);
         let mut f = self.make_fill(venue, order, info, t.price, qty, fee, &t.fee_asset);
+        if f.fee_outside {
+            self.take_held_fee(&order.instance, venue, &t.fee_asset, fee);
+        }
         let name = self.symbol_name(order.symbol);
         let rules = self.live.open.get(&order_id).and_then(|l| self.live.rules.get(&(l.venue, name)).cloned());
         if let Some(acc) = self.venue.account_mut(&order.instance) {
@@ -1048,6 +1071,38 @@ mod booking_tests {
             (d("0.02"), d("3.0")),
             "the first fee counts too, once priced: 0.002 and 0.003 BNB at 600"
         );
+    }
+
+    /// A BTCUSDT fee paid in BNB by an instance that also trades BNBUSDT on the venue: out
+    /// of its BNB balance and its BNBUSDT long, as on the exchange.
+    #[test]
+    fn a_fee_in_an_asset_the_instance_holds_comes_out_of_it() {
+        let (mut core, _rx) = buying();
+        let toml = "version = 1\n[[strategy]]\nid = \"live\"\nmodule = \"m.wasm\"\nsymbols = [\"BTCUSDT\", \"BNBUSDT\"]\nvenue = \"bybit\"\n";
+        core.config = crate::config::PluginsConfig::parse(toml, std::path::Path::new("p.toml"), &|_| None).unwrap();
+        let bnb = core.symbols.write().unwrap().intern("BNBUSDT").unwrap();
+        {
+            let acc = core.venue.account_mut("live").unwrap();
+            acc.balances.insert("BNB".into(), d("1"));
+            acc.positions
+                .insert(bnb, crate::execution::Position { qty: d("1"), avg_price: d("600"), ..Default::default() });
+        }
+        let price = LiveEvent::AssetPrice {
+            venue: ExchangeId::Bybit,
+            asset: "BNB".into(),
+            quote: "USDT".into(),
+            price: d("600"),
+        };
+        core.on_live(price);
+        core.apply_exchange_order(
+            1,
+            &report("0.01", ExchangeOrderStatus::PartiallyFilled),
+            Some(&trade("a", "100", "0.002", "BNB")),
+        );
+        let btc = core.live.open[&1].order.symbol;
+        let acc = core.venue.account_mut("live").unwrap();
+        assert_eq!((acc.balance("BNB"), acc.positions[&bnb].qty), (d("0.998"), d("0.998")), "the BNB paid");
+        assert_eq!((acc.balance("USDT"), acc.positions[&btc].fees), (d("9999"), d("1.2")), "valued, not paid in USDT");
     }
 
     /// On a venue with a fee token (Binance: BNB), its price in the quotes of the host's
