@@ -108,6 +108,9 @@ pub(super) struct LiveState {
     unvalued: Vec<UnvaluedFee>,
 }
 
+/// Most fees kept waiting for their asset's price.
+const MAX_UNVALUED: usize = 10_000;
+
 /// A fee paid in a third asset whose price was not known when it was booked.
 #[derive(Debug, Clone)]
 struct UnvaluedFee {
@@ -512,6 +515,10 @@ impl Core {
                     tracing::warn!(%venue, order_id = order.id, %fee, fee_asset, quote = %info.quote,
                         "no price yet for the asset this fee was paid in: it counts in the position's fees once read");
                     self.ask_fee_price(venue, fee_asset, &info.quote);
+                    if self.live.unvalued.len() >= MAX_UNVALUED {
+                        // An asset the venue never prices (Gate.io's POINT): keep the latest.
+                        self.live.unvalued.remove(0);
+                    }
                     self.live.unvalued.push(UnvaluedFee {
                         venue,
                         asset: key.1,
