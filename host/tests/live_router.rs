@@ -41,6 +41,16 @@ async fn start() -> Live {
     Live { fake, commands, events }
 }
 
+/// A router as [`start`] gives, with a limit buy of BTCUSDT (order 1) held at the
+/// exchange: its placement is on its way and unanswered.
+async fn start_holding_one() -> Live {
+    let live = start().await;
+    live.fake.state.hold_orders(true);
+    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
+    assert_eq!(held(&live, 1).await, 1);
+    live
+}
+
 /// The next event `want` accepts (others are skipped), within 10 s.
 async fn next(events: &mut mpsc::UnboundedReceiver<LiveEvent>, want: impl Fn(&LiveEvent) -> bool) -> LiveEvent {
     tokio::time::timeout(Duration::from_secs(10), async {
@@ -125,10 +135,7 @@ async fn orders_to_one_venue_go_out_side_by_side() {
 
 #[tokio::test]
 async fn a_cancel_of_an_order_being_placed_goes_out_once_it_is_answered() {
-    let mut live = start().await;
-    live.fake.state.hold_orders(true);
-    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
-    assert_eq!(held(&live, 1).await, 1);
+    let mut live = start_holding_one().await;
     live.commands.send(cancel(1, "BTCUSDT")).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(order_requests(&live), ["POST /api/v3/order"], "the exchange does not know the order yet");
@@ -197,10 +204,7 @@ async fn the_kill_switch_cancels_an_order_still_being_placed_once_it_is_answered
 
 #[tokio::test]
 async fn a_reconciliation_leaves_an_order_being_placed_to_its_answer() {
-    let mut live = start().await;
-    live.fake.state.hold_orders(true);
-    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
-    assert_eq!(held(&live, 1).await, 1);
+    let mut live = start_holding_one().await;
     // The private stream drops and comes back: the router reconciles while the
     // placement is unanswered (the exchange does not know the order yet).
     live.fake.state.drop_connections();
@@ -220,10 +224,7 @@ async fn a_reconciliation_leaves_an_order_being_placed_to_its_answer() {
 
 #[tokio::test]
 async fn a_cancel_asked_twice_does_not_hold_up_its_symbol() {
-    let mut live = start().await;
-    live.fake.state.hold_orders(true);
-    live.commands.send(limit_buy(1, "BTCUSDT", "50000", "0.001")).unwrap();
-    assert_eq!(held(&live, 1).await, 1);
+    let mut live = start_holding_one().await;
     // A strategy cancels again while the placement is unanswered, and the kill switch
     // cancels it too: one cancel goes out, and the symbol is free after it.
     live.commands.send(cancel(1, "BTCUSDT")).unwrap();

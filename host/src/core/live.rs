@@ -671,7 +671,7 @@ impl Core {
             self.take_held_fee(&order.instance, venue, &t.fee_asset, fee);
         }
         let name = self.symbol_name(order.symbol);
-        let rules = self.live.open.get(&order_id).and_then(|l| self.live.rules.get(&(l.venue, name)).cloned());
+        let rules = self.live.rules.get(&(venue, name)).cloned();
         if let Some(acc) = self.venue.account_mut(&order.instance) {
             f.realized_pnl = acc.apply(info, &f);
             // What fees taken in the base asset leave of a long below the smallest order the
